@@ -1,0 +1,1 @@
+"""Data in: the synthetic shop and importers of public data sets, all writing the raw contract."""

@@ -1,0 +1,101 @@
+"""The lake: where raw landings and ML outputs live as Hive-partitioned Parquet.
+
+Every write replaces one partition atomically: files go to a temporary sibling folder which
+is then renamed over the partition, so a rerun changes nothing and a crash leaves the old
+partition in place (DESIGN §3).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from collections.abc import Iterable
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+__all__ = ["replace_partition", "write_partitioned", "read_table", "raw_dir"]
+
+
+def raw_dir(lake: Path, name: str) -> Path:
+    """Folder of raw table `name` in the lake."""
+    return Path(lake) / "raw" / name
+
+
+def replace_partition(table: pa.Table, partition_dir: Path, file_name: str = "part-0.parquet") -> Path:
+    """Write `table` as the only file of `partition_dir`, replacing what was there atomically."""
+    partition_dir = Path(partition_dir)
+    partition_dir.parent.mkdir(parents=True, exist_ok=True)
+    tmp = partition_dir.parent / f".tmp-{partition_dir.name}-{uuid.uuid4().hex}"
+    tmp.mkdir()
+    try:
+        pq.write_table(table, tmp / file_name, compression="zstd")
+        old = None
+        if partition_dir.exists():
+            old = partition_dir.parent / f".old-{partition_dir.name}-{uuid.uuid4().hex}"
+            os.replace(partition_dir, old)
+        os.replace(tmp, partition_dir)
+        if old is not None:
+            shutil.rmtree(old)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp)
+    return partition_dir
+
+
+def write_partitioned(
+    table: pa.Table,
+    table_dir: Path,
+    date_column: str,
+    partition_key: str = "ingest_date",
+    clear: bool = True,
+) -> int:
+    """Split `table` by the calendar date of `date_column` into `partition_key=YYYY-MM-DD/` folders.
+
+    Rows keep their order within a partition. With `clear`, partitions of an earlier landing
+    that this one does not write are removed, so a regenerated lake holds only this data.
+    Returns the number of partitions written.
+    """
+    table_dir = Path(table_dir)
+    dates = pc.cast(pc.cast(table.column(date_column), pa.timestamp("us")), pa.date32())
+    day_numbers = dates.to_numpy(zero_copy_only=False).astype("datetime64[D]").astype(np.int64)
+    order = np.argsort(day_numbers, kind="stable")
+    sorted_days = day_numbers[order]
+    boundaries = np.flatnonzero(np.diff(sorted_days)) + 1
+    starts = np.concatenate([[0], boundaries])
+    ends = np.concatenate([boundaries, [len(sorted_days)]])
+    sorted_table = table.take(order)
+    written = set()
+    for start, end in zip(starts, ends, strict=True):
+        if end == start:
+            continue
+        day = np.datetime64(int(sorted_days[start]), "D")
+        name = f"{partition_key}={day}"
+        replace_partition(sorted_table.slice(start, end - start), table_dir / name)
+        written.add(name)
+    if len(table) == 0:
+        # An empty landing still needs one file, so readers see the schema.
+        replace_partition(table, table_dir / f"{partition_key}=1970-01-01")
+        written.add(f"{partition_key}=1970-01-01")
+    if clear:
+        _remove_other_partitions(table_dir, written)
+    return len(written)
+
+
+def _remove_other_partitions(table_dir: Path, keep: Iterable[str]) -> None:
+    keep = set(keep)
+    for child in table_dir.iterdir():
+        if child.is_dir() and child.name not in keep:
+            shutil.rmtree(child)
+
+
+def read_table(table_dir: Path) -> pa.Table:
+    """Read every partition of a lake table (partition columns are not added)."""
+    files = sorted(Path(table_dir).glob("*/*.parquet"))
+    if not files:
+        raise FileNotFoundError(f"no Parquet files under {table_dir}")
+    return pa.concat_tables(pq.read_table(f) for f in files)
