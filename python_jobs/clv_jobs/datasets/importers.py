@@ -2,7 +2,7 @@
 
 * CDNOW (Fader & Hardie): the master file shipped inside the ``lifetimes`` distribution.
   Each row (customer, YYYYMMDD, number of CDs, dollars) becomes one transaction line:
-  ``InvoiceNo = CDNOW-<row number>``, ``StockCode = CD``, ``Description = "<n> CD(s)"``,
+  ``InvoiceNo = <row number>``, ``StockCode = CD``, ``Description = "<n> CD(s)"``,
   ``Quantity = 1`` and ``UnitPrice = dollars`` so revenue is exact to the cent (the CD count
   lives in the description), ``InvoiceDate`` at midnight, ``Country = United States``,
   ``Currency = USD``. The CRM gets one row per customer (no PII, channel ``unknown``,
@@ -62,7 +62,7 @@ def read_cdnow(sample: bool = False) -> tuple[pa.Table, pa.Table, pa.Table]:
     customer_id = raw["customer"].str.lstrip("0")
     transactions = pa.table(
         {
-            "InvoiceNo": pa.array("CDNOW-" + pd.Series(np.arange(1, len(raw) + 1)).astype(str)),
+            "InvoiceNo": pa.array(pd.Series(np.arange(1, len(raw) + 1)).astype(str)),
             "StockCode": pa.array(np.full(len(raw), "CD")),
             "Description": pa.array(raw["cds"].astype(str) + np.where(raw["cds"] == 1, " CD", " CDs")),
             "Quantity": pa.array(np.ones(len(raw), dtype=np.int64)),

@@ -1,10 +1,11 @@
-{#- [(name, data_type)] of a relation, in order. A relation the catalog does not know (a DuckDB
-    source read through external_location, say) is described from an empty query instead. -#}
+{#- [(name, data_type)] of a relation, in order. A DuckDB source read through external_location
+    is not in the catalog, so it is described from an empty query instead. -#}
 {% macro column_types(model) %}
     {%- if not execute -%}{{ return([]) }}{%- endif -%}
-    {%- set columns = adapter.get_columns_in_relation(model) -%}
-    {%- if columns | length == 0 -%}
+    {%- if model.external is defined and model.external -%}
         {%- set columns = adapter.get_column_schema_from_query("select * from " ~ model ~ " where 1 = 0") -%}
+    {%- else -%}
+        {%- set columns = adapter.get_columns_in_relation(model) -%}
     {%- endif -%}
     {%- set pairs = [] -%}
     {%- for column in columns -%}

@@ -1,0 +1,34 @@
+{{ config(materialized='table', dist='customer_id', sort=['customer_id', 'activity_date']) }}
+-- A table: every feature and label model aggregates it per as-of date.
+
+with
+
+transactions as (
+
+    select * from {{ ref('stg_shop__transactions') }}
+
+),
+
+final as (
+
+    select
+        customer_id,
+        invoice_date as activity_date,
+        sum(case when line_amount_usd > 0 then line_amount_usd else 0 end) as gross_revenue_usd,
+        sum(case when line_amount_usd < 0 then -1 * line_amount_usd else 0 end) as returned_revenue_usd,
+        -- Rule cancellations_and_returns: netted here, so revenue is what the customer kept.
+        sum(line_amount_usd) as net_revenue_usd,
+        sum(case when is_gift_card and line_amount_usd > 0 then line_amount_usd else 0 end)
+            as gift_card_revenue_usd,
+        count(distinct case when not is_cancellation and quantity > 0 then invoice_no end) as invoice_count,
+        -- A purchase day keeps positive revenue after same-day cancellations; a day with
+        -- only returns is not one.
+        sum(line_amount_usd) > 0 as is_purchase_day
+    from transactions
+    group by
+        customer_id,
+        invoice_date
+
+)
+
+select * from final

@@ -1,0 +1,45 @@
+{{ config(dist='customer_id', sort=['as_of_date', 'customer_id']) }}
+-- Features joined to complete labels, with the split of their as-of date (int_as_of_dates).
+
+with
+
+features as (
+
+    select * from {{ ref('fct_customer_features') }}
+
+),
+
+labels as (
+
+    select * from {{ ref('fct_customer_labels') }}
+
+),
+
+as_of_dates as (
+
+    select * from {{ ref('int_as_of_dates') }}
+
+),
+
+final as (
+
+    select
+        features.*,
+        labels.revenue_next_horizon_usd,
+        labels.revenue_next_90d_usd,
+        labels.is_active_next_180d,
+        labels.horizon_days,
+        as_of_dates.split,
+        labels.label_window_end_date
+    from features
+    inner join labels
+        on
+            features.customer_id = labels.customer_id
+            and features.as_of_date = labels.as_of_date
+    inner join as_of_dates
+        on features.as_of_date = as_of_dates.as_of_date
+    where labels.is_label_complete
+
+)
+
+select * from final

@@ -1,0 +1,101 @@
+{{ config(dist='customer_id', sort=['as_of_date', 'customer_id']) }}
+-- Labels look only at (as_of_date, as_of_date + horizon]; is_label_complete says whether the
+-- data's last date covers that whole window (DESIGN §5).
+
+{%- set horizon = var('clv_horizon_days') %}
+{%- set active_days = 180 %}
+{%- set lookahead = [horizon, 90, active_days] | max %}
+
+with
+
+population as (
+
+    select customer_id, as_of_date from {{ ref('int_customer_order_features') }}
+
+),
+
+customer_days as (
+
+    select * from {{ ref('int_customer_days') }}
+
+),
+
+as_of_dates as (
+
+    select * from {{ ref('int_as_of_dates') }}
+
+),
+
+future as (
+
+    select
+        population.customer_id,
+        population.as_of_date,
+        sum(
+            case
+                when customer_days.activity_date <= {{ dbt.dateadd('day', horizon, 'population.as_of_date') }}
+                    then customer_days.net_revenue_usd
+                else 0
+            end
+        ) as net_revenue_next_horizon_usd,
+        sum(
+            case
+                when customer_days.activity_date <= {{ dbt.dateadd('day', 90, 'population.as_of_date') }}
+                    then customer_days.net_revenue_usd
+                else 0
+            end
+        ) as net_revenue_next_90d_usd,
+        max(
+            case
+                when
+                    customer_days.is_purchase_day
+                    and customer_days.activity_date <= {{ dbt.dateadd('day', active_days, 'population.as_of_date') }}
+                    then 1
+                else 0
+            end
+        ) as purchased_next_active_window
+    from population
+    inner join customer_days
+        on
+            population.customer_id = customer_days.customer_id
+            and customer_days.activity_date > population.as_of_date
+            and customer_days.activity_date <= {{ dbt.dateadd('day', lookahead, 'population.as_of_date') }}
+    group by
+        population.customer_id,
+        population.as_of_date
+
+),
+
+final as (
+
+    select
+        -- ids
+        population.customer_id,
+
+        -- numerics
+        -- Returns of earlier purchases can make net future revenue negative; the label is
+        -- floored at zero and the count of floored rows is in rpt_staging_rule_counts.
+        greatest(coalesce(future.net_revenue_next_horizon_usd, 0), 0) as revenue_next_horizon_usd,
+        greatest(coalesce(future.net_revenue_next_90d_usd, 0), 0) as revenue_next_90d_usd,
+        coalesce(future.net_revenue_next_horizon_usd, 0) as net_revenue_next_horizon_usd,
+        as_of_dates.horizon_days,
+
+        -- booleans
+        coalesce(future.purchased_next_active_window, 0) = 1 as is_active_next_180d,
+        as_of_dates.is_label_complete,
+
+        -- dates
+        population.as_of_date,
+        as_of_dates.label_window_end_date
+
+    from population
+    inner join as_of_dates
+        on population.as_of_date = as_of_dates.as_of_date
+    left join future
+        on
+            population.customer_id = future.customer_id
+            and population.as_of_date = future.as_of_date
+
+)
+
+select * from final

@@ -1,0 +1,125 @@
+"""`clv-jobs`: one CLI, verbs as subcommands (STYLE §12)."""
+
+from __future__ import annotations
+
+import logging
+import time
+from datetime import date, datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from clv_jobs.settings import load_settings
+
+app = typer.Typer(help="clv-warehouse jobs: data in, and (soon) train, score and monitor.", no_args_is_help=True)
+import_app = typer.Typer(help="Import a public data set into the lake's raw contract.", no_args_is_help=True)
+app.add_typer(import_app, name="import")
+
+LakeOption = Annotated[
+    Path | None, typer.Option("--lake", help="Lake folder (default: $CLV_LAKE_DIR or ./lake).", show_default=False)
+]
+
+
+def _lake(lake: Path | None) -> Path:
+    return lake or load_settings().lake_dir
+
+
+def _progress(message: str) -> None:
+    typer.echo(f"[{datetime.now():%H:%M:%S}] {message}", err=True)
+
+
+def _parse_date(value: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError as exc:
+        raise typer.BadParameter(f"{value!r} is not a date (YYYY-MM-DD)") from exc
+
+
+@app.callback()
+def main(verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log debug messages.")] = False) -> None:
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+
+
+@app.command()
+def generate(
+    customers: Annotated[int, typer.Option(help="Number of customers (CRM sign-ups; ~95% buy).", min=1)] = 20_000,
+    seed: Annotated[int, typer.Option(help="Random seed: same seed, same bytes.")] = 42,
+    start: Annotated[str, typer.Option(help="First day of data (YYYY-MM-DD).")] = "2021-01-01",
+    end: Annotated[str, typer.Option(help="Last day of data, inclusive (YYYY-MM-DD).")] = "2024-12-31",
+    horizon_days: Annotated[int, typer.Option(help="Oracle horizon in days (match dbt's clv_horizon_days).")] = 365,
+    oracle_months: Annotated[
+        int, typer.Option(help="Write the oracle at each of the last N month ends (0: none).", min=0)
+    ] = 36,
+    lake: LakeOption = None,
+) -> None:
+    """Generate a synthetic shop and land it as the raw contract (date-partitioned Parquet)."""
+    from clv_jobs.datasets import synthetic
+
+    params = synthetic.ShopParams(start=_parse_date(start), end=_parse_date(end))
+    if params.end <= params.start:
+        raise typer.BadParameter("--end must be after --start")
+    lake_dir = _lake(lake)
+    t0 = time.perf_counter()
+    shop = synthetic.generate_shop(customers, seed, params, progress=_progress)
+    t1 = time.perf_counter()
+    oracle_dates = synthetic.month_ends(params.start, params.end)[-oracle_months:] if oracle_months else []
+    _progress(f"writing lake at {lake_dir} (oracle at {len(oracle_dates)} as-of dates)")
+    partitions = synthetic.write_shop(shop, lake_dir, oracle_dates, horizon_days)
+    t2 = time.perf_counter()
+    for key, value in shop.counts.items():
+        typer.echo(f"{key:>20}: {value:,}")
+    typer.echo(f"{'partitions':>20}: {partitions}")
+    typer.echo(f"generated in {t1 - t0:.1f}s, written in {t2 - t1:.1f}s -> {lake_dir}")
+
+
+@import_app.command("cdnow")
+def import_cdnow(
+    sample: Annotated[bool, typer.Option(help="Import the 2,357-customer sample instead of the master file.")] = False,
+    lake: LakeOption = None,
+) -> None:
+    """Import CDNOW (shipped inside the `lifetimes` distribution) into the lake."""
+    from clv_jobs.datasets import importers
+
+    tables = importers.read_cdnow(sample=sample)
+    _report_import(tables, importers.write_import(tables, _lake(lake)), _lake(lake))
+
+
+@import_app.command("online-retail")
+def import_online_retail(
+    path: Annotated[Path, typer.Argument(help="The Online Retail (I or II) export: .csv or .xlsx.", exists=True)],
+    lake: LakeOption = None,
+) -> None:
+    """Import the UCI "Online Retail" / "Online Retail II" export you downloaded."""
+    from clv_jobs.datasets import importers
+
+    _progress(f"reading {path}")
+    tables = importers.read_online_retail(path)
+    _report_import(tables, importers.write_import(tables, _lake(lake)), _lake(lake))
+
+
+def _report_import(tables, partitions: dict[str, int], lake_dir: Path) -> None:
+    transactions, customers, events = tables
+    known = transactions.column("CustomerID").drop_null()
+    typer.echo(f"transaction lines: {len(transactions):,} ({len(transactions) - len(known):,} without CustomerID)")
+    typer.echo(f"customers:         {len(customers):,}")
+    typer.echo(f"events:            {len(events):,}")
+    typer.echo(f"partitions:        {partitions} -> {lake_dir}")
+
+
+@app.command("load-raw")
+def load_raw(
+    lake: LakeOption = None,
+    schema: Annotated[str, typer.Option(help="Target schema for the raw tables.")] = "raw",
+) -> None:
+    """Copy the lake's raw tables into PostgreSQL (the ci_postgres target cannot read Parquet)."""
+    from clv_jobs import warehouse
+
+    settings = load_settings()
+    counts = warehouse.load_raw_to_postgres(_lake(lake), settings.pg_dsn, schema)
+    for name, n in counts.items():
+        typer.echo(f"{schema}.{name}: {n:,} rows")
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,38 @@
+"""Typed settings from ``CLV_*`` environment variables. Read when called, never at import."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+__all__ = ["Settings", "load_settings"]
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Where things live. Every field has an env var; defaults are the embedded dev setup."""
+
+    lake_dir: Path
+    duckdb_path: Path
+    dbt_target: str
+    dbt_project_dir: Path
+    pg_dsn: str
+
+
+def load_settings() -> Settings:
+    project_dir = Path(os.environ.get("CLV_DBT_PROJECT_DIR", ".")).resolve()
+    pg = {
+        "host": os.environ.get("CLV_PG_HOST", "127.0.0.1"),
+        "port": os.environ.get("CLV_PG_PORT", "5432"),
+        "user": os.environ.get("CLV_PG_USER", "clv"),
+        "password": os.environ.get("CLV_PG_PASSWORD", "clv"),
+        "dbname": os.environ.get("CLV_PG_DATABASE", "clv_ci"),
+    }
+    return Settings(
+        lake_dir=Path(os.environ.get("CLV_LAKE_DIR", "lake")),
+        duckdb_path=Path(os.environ.get("CLV_DUCKDB_PATH", "clv.duckdb")),
+        dbt_target=os.environ.get("CLV_DBT_TARGET", "dev"),
+        dbt_project_dir=project_dir,
+        pg_dsn=" ".join(f"{k}={v}" for k, v in pg.items()),
+    )

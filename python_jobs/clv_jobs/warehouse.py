@@ -1,0 +1,83 @@
+"""I/O between the lake and the warehouse engines.
+
+* ``load_raw_to_postgres``: PostgreSQL cannot read Parquet, so for the ``ci_postgres`` target the
+  raw lake tables are copied into a ``raw`` schema (COPY, in bulk) with the lake's layout:
+  the contract columns in order, then the ``ingest_date`` partition column.
+* ``read_relation``: one bulk read of a relation as Arrow.
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+import pyarrow.csv as pacsv
+
+from clv_jobs import contracts
+
+__all__ = ["load_raw_to_postgres", "read_relation", "raw_parquet_glob"]
+
+PG_TYPES = {
+    pa.string(): "text",
+    pa.int64(): "bigint",
+    pa.int32(): "integer",
+    pa.date32(): "date",
+    pa.timestamp("us"): "timestamp",
+    pa.decimal128(12, 2): "numeric(12, 2)",
+    pa.float64(): "double precision",
+    pa.bool_(): "boolean",
+}
+
+
+def raw_parquet_glob(lake_dir: Path, name: str) -> str:
+    return str(Path(lake_dir) / "raw" / name / "*" / "*.parquet")
+
+
+def _read_raw_with_partition(lake_dir: Path, name: str) -> pa.Table:
+    # DuckDB reads the Hive partitions the way dbt's DuckDB sources do.
+    query = (
+        f"select * from read_parquet('{raw_parquet_glob(lake_dir, name)}', hive_partitioning = true, "
+        f"hive_types = {{'ingest_date': date}})"
+    )
+    with duckdb.connect() as con:
+        return con.sql(query).to_arrow_table()
+
+
+def load_raw_to_postgres(lake_dir: Path, dsn: str, schema: str = "raw") -> dict[str, int]:
+    """Replace ``schema.<table>`` in PostgreSQL with each raw lake table; returns row counts."""
+    import psycopg2
+
+    counts = {}
+    with psycopg2.connect(dsn) as conn, conn.cursor() as cur:
+        cur.execute(f'create schema if not exists "{schema}"')
+        for name, contract in contracts.RAW_SCHEMAS.items():
+            table = _read_raw_with_partition(lake_dir, name)
+            fields = list(contract) + [pa.field("ingest_date", pa.date32())]
+            table = pa.table([table.column(f.name).cast(f.type) for f in fields], schema=pa.schema(fields))
+            columns = ", ".join(f'"{f.name}" {PG_TYPES[f.type]}' for f in fields)
+            cur.execute(f'drop table if exists "{schema}"."{name}" cascade')
+            cur.execute(f'create table "{schema}"."{name}" ({columns})')
+            buffer = io.BytesIO()
+            pacsv.write_csv(table, buffer, pacsv.WriteOptions(include_header=False, quoting_style="needed"))
+            buffer.seek(0)
+            quoted = ", ".join(f'"{f.name}"' for f in fields)
+            cur.copy_expert(f'copy "{schema}"."{name}" ({quoted}) from stdin with (format csv)', buffer)
+            counts[name] = len(table)
+    return counts
+
+
+def read_relation(relation: str, target: str, duckdb_path: Path | None = None, dsn: str | None = None) -> pa.Table:
+    """Read a whole relation (``schema.table``) in one query, as Arrow."""
+    query = f"select * from {relation}"
+    if target in {"dev", "ci"}:
+        with duckdb.connect(str(duckdb_path), read_only=True) as con:
+            return con.sql(query).to_arrow_table()
+    if target == "ci_postgres":
+        import pandas as pd
+        import psycopg2
+
+        with psycopg2.connect(dsn) as conn:
+            return pa.Table.from_pandas(pd.read_sql_query(query, conn), preserve_index=False)
+    raise ValueError(f"read_relation: unsupported target {target!r}")
