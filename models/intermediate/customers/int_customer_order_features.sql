@@ -83,30 +83,40 @@ final as (
         {{ dbt.datediff('aggregated.first_purchase_date', 'aggregated.last_purchase_date', 'day') }} as recency_days,
         {{ dbt.datediff('aggregated.first_purchase_date', 'aggregated.as_of_date', 'day') }} as tenure_days,
         {{ dbt.datediff('aggregated.last_purchase_date', 'aggregated.as_of_date', 'day') }} as days_since_last_purchase,
-        case
-            when aggregated.purchase_days > 1
-                then (aggregated.purchase_day_revenue_usd - first_purchase_values.first_order_value_usd)
-                / (aggregated.purchase_days - 1)
-            else 0
-        end as monetary_value_usd,
-        aggregated.purchase_day_revenue_usd / aggregated.purchase_days as avg_purchase_value_usd,
-        case
-            when aggregated.purchase_days > 1
-                then
-                    1.0 * {{ dbt.datediff('aggregated.first_purchase_date', 'aggregated.last_purchase_date', 'day') }}
+        -- Averages and shares are floats: model inputs, not money to be summed.
+        cast(
+            case
+                when aggregated.purchase_days > 1
+                    then (aggregated.purchase_day_revenue_usd - first_purchase_values.first_order_value_usd)
                     / (aggregated.purchase_days - 1)
-        end as avg_days_between_purchases,
+                else 0
+            end as {{ dbt.type_float() }}
+        ) as monetary_value_usd,
+        cast(aggregated.purchase_day_revenue_usd / aggregated.purchase_days as {{ dbt.type_float() }})
+            as avg_purchase_value_usd,
+        cast(
+            case
+                when aggregated.purchase_days > 1
+                    then
+                        1.0 * {{ dbt.datediff('aggregated.first_purchase_date', 'aggregated.last_purchase_date', 'day') }}
+                        / (aggregated.purchase_days - 1)
+            end as {{ dbt.type_float() }}
+        ) as avg_days_between_purchases,
         aggregated.net_revenue_to_date_usd,
-        case
-            when aggregated.gross_revenue_to_date_usd > 0
-                then aggregated.returned_revenue_to_date_usd / aggregated.gross_revenue_to_date_usd
-            else 0
-        end as return_rate,
-        case
-            when aggregated.gross_revenue_to_date_usd > 0
-                then aggregated.gift_card_revenue_to_date_usd / aggregated.gross_revenue_to_date_usd
-            else 0
-        end as gift_card_share,
+        cast(
+            case
+                when aggregated.gross_revenue_to_date_usd > 0
+                    then aggregated.returned_revenue_to_date_usd / aggregated.gross_revenue_to_date_usd
+                else 0
+            end as {{ dbt.type_float() }}
+        ) as return_rate,
+        cast(
+            case
+                when aggregated.gross_revenue_to_date_usd > 0
+                    then aggregated.gift_card_revenue_to_date_usd / aggregated.gross_revenue_to_date_usd
+                else 0
+            end as {{ dbt.type_float() }}
+        ) as gift_card_share,
         first_purchase_values.first_order_value_usd,
         {%- for window in windows %}
         aggregated.orders_{{ window }}d,

@@ -79,8 +79,11 @@ outlier_cap as (
     -- Rule outlier_cap: the percentile of positive line amounts up to the end of the training
     -- window (the test as-of date), so no later data shapes the cap.
     select
-        percentile_cont({{ var('clv_outlier_percentile') }}) within group (order by converted.line_amount_usd)
-            as line_amount_cap_usd
+        -- percentile_cont returns a float on PostgreSQL; cast back so amounts stay exact decimals.
+        cast(
+            percentile_cont({{ var('clv_outlier_percentile') }}) within group (order by converted.line_amount_usd)
+            as {{ dbt.type_numeric() }}
+        ) as line_amount_cap_usd
     from converted
     cross join cap_window
     where
