@@ -15,6 +15,8 @@ from clv_jobs.settings import load_settings
 app = typer.Typer(help="clv-warehouse jobs: data in, and (soon) train, score and monitor.", no_args_is_help=True)
 import_app = typer.Typer(help="Import a public data set into the lake's raw contract.", no_args_is_help=True)
 app.add_typer(import_app, name="import")
+bench_app = typer.Typer(help="Benchmarks: print time and peak memory figures.", no_args_is_help=True)
+app.add_typer(bench_app, name="bench")
 
 LakeOption = Annotated[
     Path | None, typer.Option("--lake", help="Lake folder (default: $CLV_LAKE_DIR or ./lake).", show_default=False)
@@ -119,6 +121,58 @@ def load_raw(
     counts = warehouse.load_raw_to_postgres(_lake(lake), settings.pg_dsn, schema)
     for name, n in counts.items():
         typer.echo(f"{schema}.{name}: {n:,} rows")
+
+
+@app.command()
+def summary(
+    run_results: Annotated[Path, typer.Option(help="dbt's run_results.json of the last build.")] = Path(
+        "target/run_results.json"
+    ),
+) -> None:
+    """Print what the last build produced: customers, lines, feature rows, splits, rules, tests."""
+    import json
+
+    from clv_jobs import warehouse
+
+    settings = load_settings()
+    counts = warehouse.build_summary(settings)
+    typer.echo("clv-warehouse: what the build produced")
+    for label, value in counts["tables"].items():
+        typer.echo(f"  {label:<42} {value:>12,}")
+    typer.echo("  training examples by split:     " + ", ".join(f"{k} {v:,}" for k, v in counts["splits"].items()))
+    typer.echo("  cleaning rules (rows affected / rows seen):")
+    for rule in counts["rules"]:
+        typer.echo(f"    {rule['source_table'] + '.' + rule['rule_name']:<52} {rule['action']:<22} "
+                   f"{rule['rows_affected']:>10,} / {rule['rows_in']:,}")
+    if run_results.exists():
+        results = json.loads(run_results.read_text())["results"]
+        statuses: dict[str, int] = {}
+        for result in results:
+            if result["unique_id"].startswith(("test.", "unit_test.")):
+                statuses[result["status"]] = statuses.get(result["status"], 0) + 1
+        typer.echo("  dbt tests: " + ", ".join(f"{n} {status}" for status, n in sorted(statuses.items())))
+        if any(status not in {"pass"} for status in statuses):
+            raise typer.Exit(code=1)
+
+
+@bench_app.command("features")
+def bench_features(
+    customers: Annotated[
+        list[int], typer.Option("--customers", help="Scale(s) to run; repeat the option for several.")
+    ] = [100_000, 1_000_000],  # noqa: B006 (typer reads the default; it is never mutated)
+    as_of_first: Annotated[str, typer.Option(help="First as-of date of the spine.")] = "2023-01-31",
+    as_of_last: Annotated[str, typer.Option(help="Last as-of date (12 month ends by default).")] = "2023-12-31",
+    work_dir: Annotated[Path, typer.Option(help="Scratch folder for the lakes and DuckDB files.")] = Path(".bench"),
+) -> None:
+    """Generate + dbt build at each scale; print seconds and peak memory (MB) of each step."""
+    from clv_jobs import bench
+
+    rows = bench.bench_features(customers, work_dir, load_settings().dbt_project_dir, as_of_first, as_of_last)
+    header = ["customers", "transaction_lines", "feature_rows", "generate_s", "generate_peak_mb", "dbt_build_s",
+              "dbt_build_peak_mb"]
+    typer.echo(" | ".join(header))
+    for row in rows:
+        typer.echo(" | ".join(f"{row[h]:,}" if isinstance(row[h], int) else str(row[h]) for h in header))
 
 
 if __name__ == "__main__":

@@ -21,9 +21,16 @@ final as (
         sum(case when is_gift_card and line_amount_usd > 0 then line_amount_usd else 0 end)
             as gift_card_revenue_usd,
         count(distinct case when not is_cancellation and quantity > 0 then invoice_no end) as invoice_count,
-        -- A purchase day keeps positive revenue after same-day cancellations; a day with
-        -- only returns is not one.
-        sum(line_amount_usd) > 0 as is_purchase_day
+        -- A purchase day has an order that was not cancelled the same day: positive net revenue,
+        -- or a free order (gross zero, as CDNOW's $0 purchases). A day of only returns, or of
+        -- an order and its full cancellation, is not one.
+        (
+            count(case when not is_cancellation and quantity > 0 then 1 end) > 0
+            and (
+                sum(line_amount_usd) > 0
+                or sum(case when line_amount_usd > 0 then line_amount_usd else 0 end) = 0
+            )
+        ) as is_purchase_day
     from transactions
     group by
         customer_id,

@@ -83,16 +83,17 @@ final as (
         {{ dbt.datediff('aggregated.first_purchase_date', 'aggregated.last_purchase_date', 'day') }} as recency_days,
         {{ dbt.datediff('aggregated.first_purchase_date', 'aggregated.as_of_date', 'day') }} as tenure_days,
         {{ dbt.datediff('aggregated.last_purchase_date', 'aggregated.as_of_date', 'day') }} as days_since_last_purchase,
-        -- Averages and shares are floats: model inputs, not money to be summed.
+        -- Averages and shares are doubles: model inputs, not money to be summed. (dbt.type_float()
+        -- is a 4-byte float on DuckDB.)
         cast(
             case
                 when aggregated.purchase_days > 1
                     then (aggregated.purchase_day_revenue_usd - first_purchase_values.first_order_value_usd)
                     / (aggregated.purchase_days - 1)
                 else 0
-            end as {{ dbt.type_float() }}
+            end as double precision
         ) as monetary_value_usd,
-        cast(aggregated.purchase_day_revenue_usd / aggregated.purchase_days as {{ dbt.type_float() }})
+        cast(aggregated.purchase_day_revenue_usd / aggregated.purchase_days as double precision)
             as avg_purchase_value_usd,
         cast(
             case
@@ -100,7 +101,7 @@ final as (
                     then
                         1.0 * {{ dbt.datediff('aggregated.first_purchase_date', 'aggregated.last_purchase_date', 'day') }}
                         / (aggregated.purchase_days - 1)
-            end as {{ dbt.type_float() }}
+            end as double precision
         ) as avg_days_between_purchases,
         aggregated.net_revenue_to_date_usd,
         cast(
@@ -108,14 +109,14 @@ final as (
                 when aggregated.gross_revenue_to_date_usd > 0
                     then aggregated.returned_revenue_to_date_usd / aggregated.gross_revenue_to_date_usd
                 else 0
-            end as {{ dbt.type_float() }}
+            end as double precision
         ) as return_rate,
         cast(
             case
                 when aggregated.gross_revenue_to_date_usd > 0
                     then aggregated.gift_card_revenue_to_date_usd / aggregated.gross_revenue_to_date_usd
                 else 0
-            end as {{ dbt.type_float() }}
+            end as double precision
         ) as gift_card_share,
         first_purchase_values.first_order_value_usd,
         {%- for window in windows %}

@@ -77,7 +77,9 @@ cap_window as (
 outlier_cap as (
 
     -- Rule outlier_cap: the percentile of positive line amounts up to the end of the training
-    -- window (the test as-of date), so no later data shapes the cap.
+    -- window (the test as-of date), so no later data shapes the cap. A null percentile var
+    -- turns the cap off.
+    {% if var('clv_outlier_percentile') is not none %}
     select
         -- percentile_cont returns a float on PostgreSQL; cast back so amounts stay exact decimals.
         cast(
@@ -89,6 +91,9 @@ outlier_cap as (
     where
         converted.line_amount_usd > 0
         and converted.invoice_date <= cap_window.cap_window_end_date
+    {% else %}
+    select cast(null as {{ dbt.type_numeric() }}) as line_amount_cap_usd
+    {% endif %}
 
 ),
 
@@ -113,7 +118,7 @@ final as (
         converted.is_cancellation,
         converted.is_return,
         converted.is_gift_card,
-        abs(converted.line_amount_usd) > outlier_cap.line_amount_cap_usd as is_amount_capped,
+        coalesce(abs(converted.line_amount_usd) > outlier_cap.line_amount_cap_usd, false) as is_amount_capped,
         converted.invoice_date,
         converted.invoiced_at
     from converted

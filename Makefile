@@ -1,0 +1,51 @@
+# clv-warehouse. `make help` lists the targets.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+UV_VERSION ?= 0.13.8
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+CUSTOMERS ?= 20000
+SEED ?= 42
+
+export CLV_LAKE_DIR ?= lake
+export CLV_DUCKDB_PATH ?= clv.duckdb
+export UV_PYTHON_DOWNLOADS := never
+
+.PHONY: help setup demo test test-expectations lint bench clean
+
+help: ## List the targets
+	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "} {printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2}'
+
+$(BIN)/.installed: pyproject.toml uv.lock packages.yml
+	@test -x .tools/bin/uv || ($(PYTHON) -m venv .tools && .tools/bin/pip install -q "uv==$(UV_VERSION)")
+	.tools/bin/uv sync --locked
+	$(BIN)/dbt deps --quiet
+	@touch $@
+
+setup: $(BIN)/.installed ## Create .venv with the locked dependencies and install dbt packages
+
+demo: setup ## Generate a shop (CUSTOMERS=20000), build and test the warehouse on DuckDB, print a summary
+	$(BIN)/clv-jobs generate --customers $(CUSTOMERS) --seed $(SEED)
+	$(BIN)/dbt build
+	$(BIN)/clv-jobs summary
+
+lint: setup ## ruff on the Python code
+	$(BIN)/ruff check python_jobs tests
+	$(BIN)/ruff format --check python_jobs tests
+
+test: setup ## Lint, then every test: pytest (units, dbt on DuckDB and PostgreSQL, dbt_expectations suite)
+	@scripts/start_postgres.sh || { if [ -n "$$CI" ]; then exit 1; else echo "PostgreSQL unavailable: its tests will be skipped" >&2; fi; }
+	$(MAKE) --no-print-directory lint
+	$(BIN)/pytest
+
+test-expectations: setup ## Only the dbt_expectations package's integration suite, on DuckDB
+	cd packages/dbt_expectations/integration_tests && ../../../$(BIN)/dbt deps --quiet --profiles-dir . \
+		&& ../../../$(BIN)/dbt build --profiles-dir .
+
+bench: setup ## Benchmark generate + dbt build at 100k and 1M customers (prints seconds and peak MB)
+	$(BIN)/clv-jobs bench features --customers 100000 --customers 1000000
+
+clean: ## Remove generated data, DuckDB files and dbt artefacts (keeps .venv)
+	rm -rf lake clv.duckdb target logs dbt_packages .bench

@@ -1,0 +1,95 @@
+"""Shared fixtures: a small synthetic lake, a dbt runner with isolated artefacts, PostgreSQL."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+PROJECT_DIR = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+
+
+@dataclass
+class DbtResult:
+    returncode: int
+    output: str
+
+
+def run_dbt(args: list[str], env: dict[str, str], work: Path, project_dir: Path = PROJECT_DIR) -> DbtResult:
+    """Run dbt with its target/ and logs/ under `work`, so tests never touch the user's."""
+    cmd = [str(BIN / "dbt"), *args, "--log-path", str(work / "logs")]
+    if args[0] != "deps":
+        cmd += ["--target-path", str(work / "target")]
+    if "--profiles-dir" not in args:
+        cmd += ["--profiles-dir", str(project_dir)]
+    proc = subprocess.run(cmd, cwd=project_dir, env={**os.environ, **env}, capture_output=True, text=True)
+    return DbtResult(proc.returncode, proc.stdout + proc.stderr)
+
+
+def pg_env() -> dict[str, str]:
+    return {
+        "CLV_PG_HOST": os.environ.get("CLV_PG_HOST", "127.0.0.1"),
+        "CLV_PG_PORT": os.environ.get("CLV_PG_PORT", "5432"),
+        "CLV_PG_USER": os.environ.get("CLV_PG_USER", "clv"),
+        "CLV_PG_PASSWORD": os.environ.get("CLV_PG_PASSWORD", "clv"),
+        "CLV_PG_DATABASE": os.environ.get("CLV_PG_DATABASE", "clv_ci"),
+    }
+
+
+@pytest.fixture(scope="session")
+def postgres_dsn() -> str:
+    """DSN of the test PostgreSQL server; skips locally when none runs, fails in CI."""
+    import psycopg2
+
+    env = pg_env()
+    dsn = (f"host={env['CLV_PG_HOST']} port={env['CLV_PG_PORT']} user={env['CLV_PG_USER']} "
+           f"password={env['CLV_PG_PASSWORD']} dbname={env['CLV_PG_DATABASE']}")
+    try:
+        psycopg2.connect(dsn, connect_timeout=3).close()
+    except psycopg2.OperationalError as exc:
+        if os.environ.get("CI"):
+            pytest.fail(f"PostgreSQL is required in CI (scripts/start_postgres.sh): {exc}")
+        pytest.skip(f"no PostgreSQL server (run scripts/start_postgres.sh): {exc}")
+    return dsn
+
+
+@pytest.fixture(scope="session", autouse=True)
+def dbt_packages() -> None:
+    """`dbt deps` once: installs the local dbt_expectations package (no network)."""
+    if not (PROJECT_DIR / "dbt_packages" / "dbt_expectations").exists():
+        subprocess.run([str(BIN / "dbt"), "deps", "--quiet"], cwd=PROJECT_DIR, check=True)
+
+
+@pytest.fixture(scope="session")
+def small_shop():
+    from clv_jobs.datasets import synthetic
+
+    return synthetic.generate_shop(2_000, seed=11)
+
+
+@pytest.fixture(scope="session")
+def synthetic_lake(tmp_path_factory, small_shop) -> Path:
+    from clv_jobs.datasets import synthetic
+
+    lake = tmp_path_factory.mktemp("lake")
+    synthetic.write_shop(small_shop, lake)
+    return lake
+
+
+@pytest.fixture(scope="session")
+def duckdb_build(tmp_path_factory, synthetic_lake) -> tuple[Path, DbtResult]:
+    """`dbt build` of the whole project on DuckDB over the small synthetic lake."""
+    work = tmp_path_factory.mktemp("dbt_duckdb")
+    env = {"CLV_DBT_TARGET": "ci", "CLV_LAKE_DIR": str(synthetic_lake), "CLV_DUCKDB_PATH": str(work / "ci.duckdb")}
+    return work / "ci.duckdb", run_dbt(["build"], env, work)
+
+
+def copy_lake(src: Path, dst: Path) -> Path:
+    shutil.copytree(src, dst)
+    return dst
