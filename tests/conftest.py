@@ -48,8 +48,10 @@ def postgres_dsn() -> str:
     import psycopg2
 
     env = pg_env()
-    dsn = (f"host={env['CLV_PG_HOST']} port={env['CLV_PG_PORT']} user={env['CLV_PG_USER']} "
-           f"password={env['CLV_PG_PASSWORD']} dbname={env['CLV_PG_DATABASE']}")
+    dsn = (
+        f"host={env['CLV_PG_HOST']} port={env['CLV_PG_PORT']} user={env['CLV_PG_USER']} "
+        f"password={env['CLV_PG_PASSWORD']} dbname={env['CLV_PG_DATABASE']}"
+    )
     try:
         psycopg2.connect(dsn, connect_timeout=3).close()
     except psycopg2.OperationalError as exc:

@@ -33,8 +33,14 @@ def run_step(name: str, args: list[str], env: dict[str, str], cwd: Path, log_pat
     return StepResult(name, seconds, usage.ru_maxrss / 1024, os.waitstatus_to_exitcode(status))
 
 
-def bench_features(customers: list[int], work_dir: Path, project_dir: Path,
-                   as_of_first: str = "2023-01-31", as_of_last: str = "2023-12-31", seed: int = 7) -> list[dict]:
+def bench_features(
+    customers: list[int],
+    work_dir: Path,
+    project_dir: Path,
+    as_of_first: str = "2023-01-31",
+    as_of_last: str = "2023-12-31",
+    seed: int = 7,
+) -> list[dict]:
     """Generate and build the warehouse at each scale; returns one dict of figures per scale.
 
     The default spine is the 12 month ends of 2023, whose labels are complete in the default
@@ -52,15 +58,30 @@ def bench_features(customers: list[int], work_dir: Path, project_dir: Path,
             "CLV_DUCKDB_PATH": str(run_dir / "bench.duckdb"),
             "CLV_DBT_TARGET": "dev",
         }
-        gen = run_step("generate", [str(bindir / "clv-jobs"), "generate", "--customers", str(n), "--seed", str(seed),
-                                    "--oracle-months", "0"], env, project_dir, run_dir / "generate.log")
+        gen = run_step(
+            "generate",
+            [str(bindir / "clv-jobs"), "generate", "--customers", str(n), "--seed", str(seed), "--oracle-months", "0"],
+            env,
+            project_dir,
+            run_dir / "generate.log",
+        )
         if gen.returncode != 0:
             raise RuntimeError(f"generate failed at {n:,} customers: see {run_dir / 'generate.log'}")
         build = run_step(
             "dbt build",
-            [str(bindir / "dbt"), "build", "--vars", json.dumps({"clv_as_of_first_date": as_of_first, "clv_as_of_last_date": as_of_last}),
-             "--target-path", str(run_dir / "target"), "--log-path", str(run_dir / "logs")],
-            env, project_dir, run_dir / "dbt_build.log",
+            [
+                str(bindir / "dbt"),
+                "build",
+                "--vars",
+                json.dumps({"clv_as_of_first_date": as_of_first, "clv_as_of_last_date": as_of_last}),
+                "--target-path",
+                str(run_dir / "target"),
+                "--log-path",
+                str(run_dir / "logs"),
+            ],
+            env,
+            project_dir,
+            run_dir / "dbt_build.log",
         )
         if build.returncode != 0:
             raise RuntimeError(f"dbt build failed at {n:,} customers: see {run_dir / 'dbt_build.log'}")

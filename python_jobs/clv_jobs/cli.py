@@ -40,7 +40,9 @@ def _parse_date(value: str) -> date:
 
 @app.callback()
 def main(verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log debug messages.")] = False) -> None:
-    logging.basicConfig(level=logging.DEBUG if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
+    )
 
 
 @app.command()
@@ -142,8 +144,10 @@ def summary(
     typer.echo("  training examples by split:     " + ", ".join(f"{k} {v:,}" for k, v in counts["splits"].items()))
     typer.echo("  cleaning rules (rows affected / rows seen):")
     for rule in counts["rules"]:
-        typer.echo(f"    {rule['source_table'] + '.' + rule['rule_name']:<52} {rule['action']:<22} "
-                   f"{rule['rows_affected']:>10,} / {rule['rows_in']:,}")
+        typer.echo(
+            f"    {rule['source_table'] + '.' + rule['rule_name']:<52} {rule['action']:<22} "
+            f"{rule['rows_affected']:>10,} / {rule['rows_in']:,}"
+        )
     if run_results.exists():
         results = json.loads(run_results.read_text())["results"]
         statuses: dict[str, int] = {}
@@ -168,8 +172,15 @@ def bench_features(
     from clv_jobs import bench
 
     rows = bench.bench_features(customers, work_dir, load_settings().dbt_project_dir, as_of_first, as_of_last)
-    header = ["customers", "transaction_lines", "feature_rows", "generate_s", "generate_peak_mb", "dbt_build_s",
-              "dbt_build_peak_mb"]
+    header = [
+        "customers",
+        "transaction_lines",
+        "feature_rows",
+        "generate_s",
+        "generate_peak_mb",
+        "dbt_build_s",
+        "dbt_build_peak_mb",
+    ]
     typer.echo(" | ".join(header))
     for row in rows:
         typer.echo(" | ".join(f"{row[h]:,}" if isinstance(row[h], int) else str(row[h]) for h in header))

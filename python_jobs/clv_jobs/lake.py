@@ -68,7 +68,8 @@ def write_partitioned(
     boundaries = np.flatnonzero(np.diff(sorted_days)) + 1
     starts = np.concatenate([[0], boundaries])
     ends = np.concatenate([boundaries, [len(sorted_days)]])
-    sorted_table = table.take(order)
+    # Already in date order (the generator writes so) -> slice without copying.
+    sorted_table = table if np.all(order[1:] > order[:-1]) else table.take(order)
     written = set()
     for start, end in zip(starts, ends, strict=True):
         if end == start:

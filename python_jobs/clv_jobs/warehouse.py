@@ -94,17 +94,28 @@ def build_summary(settings) -> dict:
     }
     tables = {}
     for label, relation in relations.items():
-        tables[label] = read_relation(f"(select count(*) as n from {relation}) as counted", settings.dbt_target,
-                                      settings.duckdb_path, settings.pg_dsn).column("n")[0].as_py()
+        tables[label] = (
+            read_relation(
+                f"(select count(*) as n from {relation}) as counted",
+                settings.dbt_target,
+                settings.duckdb_path,
+                settings.pg_dsn,
+            )
+            .column("n")[0]
+            .as_py()
+        )
     raw_lines = tables.pop("transaction lines landed (raw)")
-    rules = read_relation("quality.rpt_staging_rule_counts", settings.dbt_target, settings.duckdb_path,
-                          settings.pg_dsn).to_pylist()
+    rules = read_relation(
+        "quality.rpt_staging_rule_counts", settings.dbt_target, settings.duckdb_path, settings.pg_dsn
+    ).to_pylist()
     null_rule = next((r for r in rules if r["rule_name"] == "null_customer_id"), None)
     landed = int(null_rule["rows_in"]) if null_rule else raw_lines
     tables = {"transaction lines landed": landed, "transaction lines of known customers": raw_lines, **tables}
     splits = read_relation(
         "(select split, count(*) as n from marts.fct_clv_training_examples group by split order by split) as s",
-        settings.dbt_target, settings.duckdb_path, settings.pg_dsn,
+        settings.dbt_target,
+        settings.duckdb_path,
+        settings.pg_dsn,
     ).to_pylist()
     for rule in rules:
         rule["rows_in"], rule["rows_affected"] = int(rule["rows_in"]), int(rule["rows_affected"])

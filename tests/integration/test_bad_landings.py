@@ -12,9 +12,15 @@ from clv_jobs import contracts, lake
 from conftest import copy_lake, run_dbt
 
 GOOD_LINE = {
-    "InvoiceNo": "999001", "StockCode": "10001", "Description": "TEST", "Quantity": 1,
-    "InvoiceDate": datetime(2024, 12, 30, 12), "UnitPrice": Decimal("1.00"), "CustomerID": "C0000001",
-    "Country": "United Kingdom", "Currency": "GBP",
+    "InvoiceNo": "999001",
+    "StockCode": "10001",
+    "Description": "TEST",
+    "Quantity": 1,
+    "InvoiceDate": datetime(2024, 12, 30, 12),
+    "UnitPrice": Decimal("1.00"),
+    "CustomerID": "C0000001",
+    "Country": "United Kingdom",
+    "Currency": "GBP",
 }
 
 
@@ -51,8 +57,9 @@ def test_a_changed_column_order_fails_the_contract(tmp_path, synthetic_lake):
     for part in (lake_dir / "raw" / "transactions").iterdir():
         for file in part.glob("*.parquet"):
             file.unlink()
-    lake.replace_partition(pa.Table.from_pylist([row], schema=swapped),
-                           lake_dir / "raw" / "transactions" / "ingest_date=2024-12-30")
+    lake.replace_partition(
+        pa.Table.from_pylist([row], schema=swapped), lake_dir / "raw" / "transactions" / "ingest_date=2024-12-30"
+    )
     env = {"CLV_DBT_TARGET": "ci", "CLV_LAKE_DIR": str(lake_dir), "CLV_DUCKDB_PATH": str(tmp_path / "bad.duckdb")}
     result = run_dbt(["build", "--select", "source:shop.transactions"], env, tmp_path)
     assert result.returncode != 0

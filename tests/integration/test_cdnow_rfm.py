@@ -20,8 +20,12 @@ def cdnow_features(tmp_path_factory):
     importers.write_import(importers.read_cdnow(), lake)
     work = tmp_path_factory.mktemp("cdnow_dbt")
     env = {"CLV_DBT_TARGET": "ci", "CLV_LAKE_DIR": str(lake), "CLV_DUCKDB_PATH": str(work / "cdnow.duckdb")}
-    vars_ = '{"clv_as_of_first_date": "1997-09-30", "clv_as_of_last_date": "1998-06-30", "clv_outlier_percentile": null}'
-    result = run_dbt(["build", "--select", "+fct_customer_features", "--indirect-selection", "cautious", "--vars", vars_], env, work)
+    vars_ = (
+        '{"clv_as_of_first_date": "1997-09-30", "clv_as_of_last_date": "1998-06-30", "clv_outlier_percentile": null}'
+    )
+    result = run_dbt(
+        ["build", "--select", "+fct_customer_features", "--indirect-selection", "cautious", "--vars", vars_], env, work
+    )
     assert result.returncode == 0, result.output[-5000:]
     with duckdb.connect(str(work / "cdnow.duckdb"), read_only=True) as con:
         return con.sql(
@@ -32,8 +36,14 @@ def cdnow_features(tmp_path_factory):
 
 def pandas_rfm(as_of: str) -> pd.DataFrame:
     """Independent: straight from the CDNOW file, grouped by customer and day."""
-    raw = pd.read_csv(importers.cdnow_path(), sep=r"\s+", skiprows=1, header=None,
-                      names=["customer", "date", "cds", "dollars"], dtype={"customer": str, "date": str})
+    raw = pd.read_csv(
+        importers.cdnow_path(),
+        sep=r"\s+",
+        skiprows=1,
+        header=None,
+        names=["customer", "date", "cds", "dollars"],
+        dtype={"customer": str, "date": str},
+    )
     raw["day"] = pd.to_datetime(raw["date"], format="%Y%m%d")
     raw = raw[raw["day"] <= as_of]
     days = raw.groupby(["customer", "day"], as_index=False)["dollars"].sum()

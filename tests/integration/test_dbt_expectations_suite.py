@@ -13,10 +13,14 @@ SUITE = PROJECT_DIR / "packages" / "dbt_expectations" / "integration_tests"
 
 
 TESTS = [
-    "expect_column_values_to_be_between", "expect_column_values_to_be_of_type",
-    "expect_table_columns_to_match_ordered_list", "expect_column_mean_to_be_between",
-    "expect_column_values_to_match_regex", "expect_column_distinct_count_to_be_less_than",
-    "expect_table_row_count_to_be_between", "expect_row_values_to_have_recent_data",
+    "expect_column_values_to_be_between",
+    "expect_column_values_to_be_of_type",
+    "expect_table_columns_to_match_ordered_list",
+    "expect_column_mean_to_be_between",
+    "expect_column_values_to_match_regex",
+    "expect_column_distinct_count_to_be_less_than",
+    "expect_table_row_count_to_be_between",
+    "expect_row_values_to_have_recent_data",
     "expect_compound_columns_to_be_unique",
 ]
 
@@ -31,8 +35,10 @@ def _build(tmp_path, target: str, extra_env: dict[str, str]):
 def _assert_every_case_passed(result, tmp_path):
     assert result.returncode == 0, result.output[-4000:]
     manifest = json.loads((tmp_path / "target" / "manifest.json").read_text())
-    statuses = {r["unique_id"]: r["status"] for r in
-                json.loads((tmp_path / "target" / "run_results.json").read_text())["results"]}
+    statuses = {
+        r["unique_id"]: r["status"]
+        for r in json.loads((tmp_path / "target" / "run_results.json").read_text())["results"]
+    }
     cases = {name: {"pass": 0, "expected_failure": 0} for name in TESTS}
     for unique_id, node in manifest["nodes"].items():
         if node["resource_type"] != "test":

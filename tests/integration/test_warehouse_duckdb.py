@@ -25,8 +25,11 @@ def test_build_runs_every_kind_of_test(duckdb_build):
     assert {"model", "test", "unit_test", "seed", "snapshot"} <= kinds
     assert all(r["status"] in {"success", "pass"} for r in run_results)
     singular = {r["unique_id"].split(".")[-1] for r in run_results if r["unique_id"].startswith("test.")}
-    assert {"assert_features_never_see_after_as_of_date", "assert_training_labels_complete_and_before_test_date",
-            "assert_no_pii_in_marts"} <= singular
+    assert {
+        "assert_features_never_see_after_as_of_date",
+        "assert_training_labels_complete_and_before_test_date",
+        "assert_no_pii_in_marts",
+    } <= singular
 
 
 def test_null_customer_rule_counts_what_the_generator_landed(con, small_shop):
@@ -79,8 +82,12 @@ def test_crm_attributes_are_those_valid_at_the_as_of_date(con, small_shop):
     crm = crm.sort_values("updated_at")
     features["as_of_end"] = features["as_of_date"] + pd.Timedelta(days=1)
     merged = pd.merge_asof(
-        features.sort_values("as_of_end"), crm[["customer_id", "updated_at", "loyalty_status"]],
-        left_on="as_of_end", right_on="updated_at", by="customer_id", allow_exact_matches=False,
+        features.sort_values("as_of_end"),
+        crm[["customer_id", "updated_at", "loyalty_status"]],
+        left_on="as_of_end",
+        right_on="updated_at",
+        by="customer_id",
+        allow_exact_matches=False,
         suffixes=("", "_expected"),
     )
     merged["loyalty_status_expected"] = merged["loyalty_status_expected"].fillna("unknown")

@@ -13,8 +13,16 @@ from conftest import pg_env, run_dbt
 pytestmark = pytest.mark.postgres
 
 COMPARED = {
-    "marts.fct_customer_features": ["frequency", "recency_days", "tenure_days", "monetary_value_usd",
-                                    "revenue_365d_usd", "distinct_products", "sessions_90d", "return_rate"],
+    "marts.fct_customer_features": [
+        "frequency",
+        "recency_days",
+        "tenure_days",
+        "monetary_value_usd",
+        "revenue_365d_usd",
+        "distinct_products",
+        "sessions_90d",
+        "return_rate",
+    ],
     "marts.fct_customer_labels": ["revenue_next_horizon_usd", "revenue_next_90d_usd"],
 }
 
@@ -30,8 +38,11 @@ def postgres_build(tmp_path_factory, synthetic_lake, postgres_dsn):
 
 def test_raw_load_copies_every_row(postgres_build, small_shop):
     counts, _ = postgres_build
-    assert counts == {"transactions": len(small_shop.transactions), "customers": len(small_shop.customers),
-                      "events": len(small_shop.events)}
+    assert counts == {
+        "transactions": len(small_shop.transactions),
+        "customers": len(small_shop.customers),
+        "events": len(small_shop.events),
+    }
 
 
 def test_dbt_build_passes_on_postgres(postgres_build):
@@ -52,6 +63,10 @@ def test_marts_equal_duckdb(postgres_build, duckdb_build, postgres_dsn, relation
         dd = con.sql(query).df()
     assert len(pg) == len(dd) > 0
     pg["as_of_date"], dd["as_of_date"] = pd.to_datetime(pg["as_of_date"]), pd.to_datetime(dd["as_of_date"])
-    pd.testing.assert_frame_equal(pg.astype({c: float for c in COMPARED[relation]}),
-                                  dd.astype({c: float for c in COMPARED[relation]}),
-                                  check_exact=False, rtol=1e-9, atol=1e-6)
+    pd.testing.assert_frame_equal(
+        pg.astype({c: float for c in COMPARED[relation]}),
+        dd.astype({c: float for c in COMPARED[relation]}),
+        check_exact=False,
+        rtol=1e-9,
+        atol=1e-6,
+    )

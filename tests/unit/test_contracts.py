@@ -18,11 +18,28 @@ def test_currency_seed_matches_the_generator_rates():
 
 def test_conform_names_the_missing_column():
     with pytest.raises(ValueError, match=r"raw.events: missing contract column\(s\) \['event_type'\]"):
-        contracts.conform(pa.table({"event_id": [1], "session_id": [1], "customer_id": ["a"],
-                                    "event_timestamp": pa.array([0], pa.timestamp("us"))}), "events")
+        contracts.conform(
+            pa.table(
+                {
+                    "event_id": [1],
+                    "session_id": [1],
+                    "customer_id": ["a"],
+                    "event_timestamp": pa.array([0], pa.timestamp("us")),
+                }
+            ),
+            "events",
+        )
 
 
 def test_conform_orders_and_casts():
-    table = pa.table({"customer_id": ["a"], "event_type": ["search"], "event_id": [1], "session_id": [2],
-                      "event_timestamp": pa.array([0], pa.timestamp("us")), "extra": [0]})
+    table = pa.table(
+        {
+            "customer_id": ["a"],
+            "event_type": ["search"],
+            "event_id": [1],
+            "session_id": [2],
+            "event_timestamp": pa.array([0], pa.timestamp("us")),
+            "extra": [0],
+        }
+    )
     assert contracts.conform(table, "events").schema == contracts.EVENTS

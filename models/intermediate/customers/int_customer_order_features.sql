@@ -1,3 +1,6 @@
+{{ config(materialized='table', dist='customer_id', sort=['as_of_date', 'customer_id']) }}
+-- A table: features, labels and their tests all read it; as a view each would recompute the
+-- customer-days x as-of dates join.
 -- One row per customer per as-of date, for customers with a purchase on or before it:
 -- BTYD summary (frequency, recency, T, monetary as in Fader & Hardie) and rolling windows.
 -- Every aggregate reads only customer-days on or before the as-of date.

@@ -86,11 +86,18 @@ def read_online_retail(path: Path) -> tuple[pa.Table, pa.Table, pa.Table]:
         sheets = pd.read_excel(path, sheet_name=None, dtype={"StockCode": str, "Invoice": str, "InvoiceNo": str})
         frame = pd.concat(sheets.values(), ignore_index=True)
     else:
-        frame = pd.read_csv(path, dtype={"StockCode": str, "Invoice": str, "InvoiceNo": str},
-                            encoding_errors="replace")
+        frame = pd.read_csv(path, dtype={"StockCode": str, "Invoice": str, "InvoiceNo": str}, encoding_errors="replace")
     frame = frame.rename(columns=ONLINE_RETAIL_II_NAMES)
-    required = ["InvoiceNo", "StockCode", "Description", "Quantity", "InvoiceDate", "UnitPrice",
-                "CustomerID", "Country"]
+    required = [
+        "InvoiceNo",
+        "StockCode",
+        "Description",
+        "Quantity",
+        "InvoiceDate",
+        "UnitPrice",
+        "CustomerID",
+        "Country",
+    ]
     missing = [c for c in required if c not in frame.columns]
     if missing:
         raise ValueError(f"{path.name}: not an Online Retail export, missing column(s) {missing}")
@@ -102,9 +109,7 @@ def read_online_retail(path: Path) -> tuple[pa.Table, pa.Table, pa.Table]:
             "Description": pa.array(frame["Description"].astype("string").str.strip(), type=pa.string()),
             "Quantity": pa.array(frame["Quantity"].astype(np.int64)),
             "InvoiceDate": pa.array(
-                pd.to_datetime(frame["InvoiceDate"], format="mixed", dayfirst=False)
-                .to_numpy()
-                .astype("datetime64[us]")
+                pd.to_datetime(frame["InvoiceDate"], format="mixed", dayfirst=False).to_numpy().astype("datetime64[us]")
             ),
             "UnitPrice": pa.array(frame["UnitPrice"].astype(float).round(2)).cast(pa.decimal128(12, 2)),
             "CustomerID": pa.array(customer.astype("Int64").astype("string"), type=pa.string()),

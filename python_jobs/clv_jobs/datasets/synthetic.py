@@ -135,11 +135,44 @@ def _catalog(rng: np.random.Generator, params: ShopParams) -> tuple[pa.Array, pa
     numbers = rng.choice(np.arange(10000, 100000), size=n, replace=False)
     suffix = np.where(rng.random(n) < 0.15, rng.choice(list("ABCDEFGHJKLMNPRSTUVWXYZ"), n), "")
     codes = np.char.add(numbers.astype(str), suffix)
-    adjectives = np.array(["WHITE", "RED", "VINTAGE", "RETRO", "SET OF 3", "GLASS", "WOODEN", "PINK",
-                           "BLUE", "JUMBO", "PAPER", "HEART", "STAR", "REGENCY", "FELTCRAFT"])
-    nouns = np.array(["T-LIGHT HOLDER", "LUNCH BAG", "CAKE STAND", "TEA CUP", "BUNTING", "CANDLE",
-                      "DOORMAT", "NOTEBOOK", "CLOCK", "CUSHION COVER", "STORAGE TIN", "MUG",
-                      "PHOTO FRAME", "GARLAND", "CHRISTMAS TREE DECORATION"])
+    adjectives = np.array(
+        [
+            "WHITE",
+            "RED",
+            "VINTAGE",
+            "RETRO",
+            "SET OF 3",
+            "GLASS",
+            "WOODEN",
+            "PINK",
+            "BLUE",
+            "JUMBO",
+            "PAPER",
+            "HEART",
+            "STAR",
+            "REGENCY",
+            "FELTCRAFT",
+        ]
+    )
+    nouns = np.array(
+        [
+            "T-LIGHT HOLDER",
+            "LUNCH BAG",
+            "CAKE STAND",
+            "TEA CUP",
+            "BUNTING",
+            "CANDLE",
+            "DOORMAT",
+            "NOTEBOOK",
+            "CLOCK",
+            "CUSHION COVER",
+            "STORAGE TIN",
+            "MUG",
+            "PHOTO FRAME",
+            "GARLAND",
+            "CHRISTMAS TREE DECORATION",
+        ]
+    )
     descriptions = np.char.add(np.char.add(rng.choice(adjectives, n), " "), rng.choice(nouns, n))
     price_usd = np.round(np.exp(rng.normal(1.3, 0.8, n)), 2) + 0.25
     return pa.array(codes), pa.array(descriptions), price_usd
@@ -185,9 +218,11 @@ def generate_shop(
     country_idx = rng.choice(len(params.countries), n_customers, p=[c[2] for c in params.countries])
     is_whale = rng.random(n_customers) < params.whale_share
 
-    purchase_rate = rng.gamma(
-        params.purchase_rate_shape, params.purchase_rate_mean / params.purchase_rate_shape, n_customers
-    ) * rate_mult * np.where(is_whale, params.whale_rate_multiplier, 1.0)
+    purchase_rate = (
+        rng.gamma(params.purchase_rate_shape, params.purchase_rate_mean / params.purchase_rate_shape, n_customers)
+        * rate_mult
+        * np.where(is_whale, params.whale_rate_multiplier, 1.0)
+    )
     dropout_rate = rng.gamma(
         params.dropout_rate_shape, params.dropout_rate_mean / params.dropout_rate_shape, n_customers
     )
@@ -227,7 +262,10 @@ def generate_shop(
 
     time_order = np.argsort(order_day, kind="stable")
     order_customer, order_day, order_country, order_value = (
-        order_customer[time_order], order_day[time_order], order_country[time_order], order_value[time_order]
+        order_customer[time_order],
+        order_day[time_order],
+        order_country[time_order],
+        order_value[time_order],
     )
     n_orders = order_customer.size
     say(f"orders: {n_orders:,}")
@@ -276,9 +314,9 @@ def generate_shop(
     return_orders = np.flatnonzero((rng.random(n_orders) < params.return_share) & ~is_cancel)
     # A returned line is one of the order's product lines; a stable sort put any gift-card line
     # last, and gift cards are not returnable.
-    picked = first_line[return_orders] + (
-        rng.random(return_orders.size) * lines_per_order[return_orders]
-    ).astype(np.int64)
+    picked = first_line[return_orders] + (rng.random(return_orders.size) * lines_per_order[return_orders]).astype(
+        np.int64
+    )
     return_day = line_day[picked] + rng.uniform(3, 30, picked.size)
     in_range = return_day < n_days
     picked, return_day = picked[in_range], return_day[in_range]
@@ -304,6 +342,13 @@ def generate_shop(
     tx_code = pa.concat_arrays([all_code, all_code.take(pa.array(neg_lines))])
     tx_desc = pa.concat_arrays([all_desc, all_desc.take(pa.array(neg_lines))])
 
+    # Lines in time order, as a till writes them (and the lake writer then copies nothing).
+    tx_order = np.argsort(tx_day, kind="stable")
+    tx_customer, tx_country, tx_day, tx_quantity, tx_price, tx_invoice_num, tx_is_credit = (
+        a[tx_order] for a in (tx_customer, tx_country, tx_day, tx_quantity, tx_price, tx_invoice_num, tx_is_credit)
+    )
+    tx_code, tx_desc = tx_code.take(pa.array(tx_order)), tx_desc.take(pa.array(tx_order))
+    del tx_order, cand_customer, cand_day, keep, weights, line_value_usd, product, line_order
     id_array = pa.array(ids)
     invoice = pc.cast(pa.array(tx_invoice_num), pa.string())
     invoice = pc.if_else(pa.array(tx_is_credit), pc.binary_join_element_wise("C", invoice, ""), invoice)
@@ -323,12 +368,49 @@ def generate_shop(
         schema=contracts.TRANSACTIONS,
     )
     say(f"transaction lines: {len(transactions):,}")
+    # Free the line-level intermediates before the clickstream, the other big step (1M customers
+    # would otherwise peak near 10 GB).
+    del (
+        all_line_order,
+        all_quantity,
+        all_price,
+        all_code,
+        all_desc,
+        line_day,
+        line_customer,
+        line_country,
+        tx_customer,
+        tx_country,
+        tx_day,
+        tx_quantity,
+        tx_price,
+        tx_invoice_num,
+        tx_is_credit,
+        tx_code,
+        tx_desc,
+        customer_col,
+        invoice,
+        line_rate,
+        unit_price_local,
+        quantity,
+        line_seq,
+    )
 
-    customers = _crm(rng, params, ids, channel_names[channel_idx], country_names[country_idx],
-                     acquisition_day, order_customer, order_day, buys)
+    customers = _crm(
+        rng,
+        params,
+        ids,
+        channel_names[channel_idx],
+        country_names[country_idx],
+        acquisition_day,
+        order_customer,
+        order_day,
+        buys,
+    )
     say(f"CRM rows: {len(customers):,}")
-    events = _clickstream(rng, params, id_array, order_customer, order_day, purchase_rate,
-                          acquisition_day, active_end, buys)
+    events = _clickstream(
+        rng, params, id_array, order_customer, order_day, purchase_rate, acquisition_day, active_end, buys
+    )
     say(f"clickstream events: {len(events):,}")
 
     latent = pa.table(
@@ -410,8 +492,9 @@ def _crm(rng, params, ids, channels, countries, acquisition_day, order_customer,
     )
 
 
-def _clickstream(rng, params, id_array, order_customer, order_day, purchase_rate, acquisition_day,
-                 active_end, buys) -> pa.Table:
+def _clickstream(
+    rng, params, id_array, order_customer, order_day, purchase_rate, acquisition_day, active_end, buys
+) -> pa.Table:
     """Sessions before and at each order, background browsing while alive, anonymous traffic."""
     start = (params.clickstream_start - params.start).days
     n_days = params.n_days
@@ -435,7 +518,10 @@ def _clickstream(rng, params, id_array, order_customer, order_day, purchase_rate
     s_events = 1 + rng.poisson(1.5, s_customer.size) + 2 * s_is_checkout
     keep = s_end_day >= start
     s_customer, s_end_day, s_is_checkout, s_events = (
-        s_customer[keep], s_end_day[keep], s_is_checkout[keep], s_events[keep]
+        s_customer[keep],
+        s_end_day[keep],
+        s_is_checkout[keep],
+        s_events[keep],
     )
     n_sessions = s_customer.size
 
@@ -447,26 +533,27 @@ def _clickstream(rng, params, id_array, order_customer, order_day, purchase_rate
     offset_from_start = csum - np.repeat(csum[first_event] - gaps[first_event], s_events)
     e_day = np.repeat(s_end_day - session_total, s_events) + offset_from_start
     position_from_end = np.repeat(first_event + s_events, s_events) - np.arange(e_session.size)
-    browse_types = np.array(["page_view", "product_view", "search", "add_to_cart"])
-    e_type = browse_types[rng.choice(4, e_session.size, p=[0.5, 0.3, 0.12, 0.08])]
+    # Event types as small integer codes (a string array of tens of millions would cost GBs).
+    event_types = pa.array(["page_view", "product_view", "search", "add_to_cart", "checkout"])
+    e_type = rng.choice(4, e_session.size, p=[0.5, 0.3, 0.12, 0.08]).astype(np.int8)
     checkout = s_is_checkout[e_session]
-    e_type = np.where(checkout & (position_from_end == 1), "checkout", e_type)
-    e_type = np.where(checkout & (position_from_end == 2), "add_to_cart", e_type)
+    e_type[checkout & (position_from_end == 1)] = 4
+    e_type[checkout & (position_from_end == 2)] = 3
+    del checkout, position_from_end, gaps, csum, offset_from_start
     valid = (e_day >= start) & (e_day < n_days)
     e_session, e_day, e_type = e_session[valid], e_day[valid], e_type[valid]
 
+    # Time order, so event ids follow time and the lake writer finds days already sorted.
     seq = np.argsort(e_day, kind="stable")
     e_session, e_day, e_type = e_session[seq], e_day[seq], e_type[seq]
+    del seq
     e_customer = s_customer[e_session]
-    # Session ids in order of first appearance keep the ids stable and readable.
-    _, first_seen, inverse = np.unique(e_session, return_index=True, return_inverse=True)
-    session_id = np.argsort(np.argsort(first_seen, kind="stable"), kind="stable")[inverse] + 1
     return pa.table(
         {
             "event_id": pa.array(np.arange(1, e_session.size + 1, dtype=np.int64)),
-            "session_id": pa.array(session_id.astype(np.int64)),
+            "session_id": pa.array(e_session.astype(np.int64) + 1),
             "customer_id": id_array.take(pa.array(e_customer, mask=e_customer < 0)),
-            "event_type": pa.array(e_type),
+            "event_type": event_types.take(pa.array(e_type)),
             "event_timestamp": _timestamps(params, e_day),
         },
         schema=contracts.EVENTS,
@@ -532,7 +619,9 @@ def write_shop(
     """Land the shop's raw tables in `lake_dir` (date partitions) and the oracle beside them."""
     lake_dir = Path(lake_dir)
     partitions = {
-        "transactions": lake.write_partitioned(shop.transactions, lake.raw_dir(lake_dir, "transactions"), "InvoiceDate"),
+        "transactions": lake.write_partitioned(
+            shop.transactions, lake.raw_dir(lake_dir, "transactions"), "InvoiceDate"
+        ),
         "customers": lake.write_partitioned(shop.customers, lake.raw_dir(lake_dir, "customers"), "updated_at"),
         "events": lake.write_partitioned(shop.events, lake.raw_dir(lake_dir, "events"), "event_timestamp"),
     }

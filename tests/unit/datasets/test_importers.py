@@ -69,7 +69,9 @@ def test_online_retail_csv(tmp_path):
 
 
 def test_online_retail_ii_xlsx_with_two_sheets(tmp_path):
-    renamed = ONLINE_RETAIL_I.rename(columns={"InvoiceNo": "Invoice", "UnitPrice": "Price", "CustomerID": "Customer ID"})
+    renamed = ONLINE_RETAIL_I.rename(
+        columns={"InvoiceNo": "Invoice", "UnitPrice": "Price", "CustomerID": "Customer ID"}
+    )
     renamed["InvoiceDate"] = pd.to_datetime(renamed["InvoiceDate"], format="%m/%d/%Y %H:%M")
     path = tmp_path / "online_retail_II.xlsx"
     with pd.ExcelWriter(path) as writer:

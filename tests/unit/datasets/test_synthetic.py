@@ -17,8 +17,7 @@ from clv_jobs.datasets import synthetic
 
 def _digest(lake: Path) -> dict[str, str]:
     return {
-        str(p.relative_to(lake)): hashlib.sha256(p.read_bytes()).hexdigest()
-        for p in sorted(lake.rglob("*.parquet"))
+        str(p.relative_to(lake)): hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(lake.rglob("*.parquet"))
     }
 
 
@@ -67,9 +66,11 @@ def test_q4_has_more_orders_than_the_rest_of_the_year(small_shop):
 
 def test_channels_differ_in_value(small_shop):
     latent = small_shop.latent.to_pandas()
-    value = (latent["purchase_rate_per_year"] * latent["mean_order_value_usd"]).groupby(
-        latent["acquisition_channel"]
-    ).mean()
+    value = (
+        (latent["purchase_rate_per_year"] * latent["mean_order_value_usd"])
+        .groupby(latent["acquisition_channel"])
+        .mean()
+    )
     assert value["referral"] > 1.5 * value["social"]
 
 
@@ -122,5 +123,7 @@ def test_oracle_excludes_customers_not_yet_acquired():
 
 def test_month_ends():
     assert synthetic.month_ends(date(2024, 1, 15), date(2024, 3, 31)) == [
-        date(2024, 1, 31), date(2024, 2, 29), date(2024, 3, 31)
+        date(2024, 1, 31),
+        date(2024, 2, 29),
+        date(2024, 3, 31),
     ]
