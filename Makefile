@@ -31,9 +31,10 @@ demo: setup ## Generate a shop (CUSTOMERS=20000), build and test the warehouse o
 	$(BIN)/dbt build
 	$(BIN)/clv-jobs summary
 
-lint: setup ## ruff on the Python code
+lint: setup ## ruff on the Python code, sqlfluff (dbt templater) on the models and singular tests
 	$(BIN)/ruff check python_jobs tests
 	$(BIN)/ruff format --check python_jobs tests
+	CLV_DUCKDB_PATH=$$(mktemp -d)/lint.duckdb $(BIN)/sqlfluff lint models tests/dbt
 
 test: setup ## Lint, then every test: pytest (units, dbt on DuckDB and PostgreSQL, dbt_expectations suite)
 	@scripts/start_postgres.sh || { if [ -n "$$CI" ]; then exit 1; else echo "PostgreSQL unavailable: its tests will be skipped" >&2; fi; }

@@ -102,12 +102,14 @@ def import_online_retail(
     _report_import(tables, importers.write_import(tables, _lake(lake)), _lake(lake))
 
 
-def _report_import(tables, partitions: dict[str, int], lake_dir: Path) -> None:
-    transactions, customers, events = tables
+def _report_import(imported, partitions: dict[str, int], lake_dir: Path) -> None:
+    transactions, customers, events, removed = imported
     known = transactions.column("CustomerID").drop_null()
     typer.echo(f"transaction lines: {len(transactions):,} ({len(transactions) - len(known):,} without CustomerID)")
     typer.echo(f"customers:         {len(customers):,}")
     typer.echo(f"events:            {len(events):,}")
+    for rule, n in removed.items():
+        typer.echo(f"left out:          {n:,} lines, {rule}")
     typer.echo(f"partitions:        {partitions} -> {lake_dir}")
 
 
@@ -145,7 +147,7 @@ def summary(
     typer.echo("  cleaning rules (rows affected / rows seen):")
     for rule in counts["rules"]:
         typer.echo(
-            f"    {rule['source_table'] + '.' + rule['rule_name']:<52} {rule['action']:<22} "
+            f"    {rule['source_table'] + '.' + rule['rule_name']:<52} {rule['rule_action']:<22} "
             f"{rule['rows_affected']:>10,} / {rule['rows_in']:,}"
         )
     if run_results.exists():

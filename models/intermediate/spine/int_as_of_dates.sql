@@ -6,6 +6,9 @@
 --   validation or training label reaches into the test period's future.
 
 {%- set horizon = var('clv_horizon_days') %}
+{%- set first_date = "cast('" ~ var('clv_as_of_first_date') ~ "' as date)" if var('clv_as_of_first_date') else "data_start_date" %}
+{%- set last_date = "cast('" ~ var('clv_as_of_last_date') ~ "' as date)" if var('clv_as_of_last_date') else "data_end_date" %}
+{%- set max_dates = 1200 if var('clv_as_of_first_date') else var('clv_as_of_months') %}
 
 with
 
@@ -33,8 +36,9 @@ month_numbers as (
 month_ends as (
 
     select
-        {{ month_end_on_or_before(dbt.dateadd('month', 'month_numbers.n + 1', dbt.date_trunc('month', 'bounds.data_start_date'))) }}
-            as as_of_date,
+        {{ month_end_on_or_before(
+            dbt.dateadd('month', 'month_numbers.n + 1', dbt.date_trunc('month', 'bounds.data_start_date'))
+        ) }} as as_of_date,
         bounds.data_start_date,
         bounds.data_end_date
     from bounds
@@ -51,8 +55,8 @@ in_range as (
     where
         as_of_date >= data_start_date
         and as_of_date <= data_end_date
-        {% if var('clv_as_of_first_date') %}and as_of_date >= cast('{{ var("clv_as_of_first_date") }}' as date){% endif %}
-        {% if var('clv_as_of_last_date') %}and as_of_date <= cast('{{ var("clv_as_of_last_date") }}' as date){% endif %}
+        and as_of_date >= {{ first_date }}
+        and as_of_date <= {{ last_date }}
 
 ),
 
@@ -65,7 +69,7 @@ selected as (
         cast({{ dbt.dateadd('day', horizon, 'as_of_date') }} as date) as label_window_end_date,
         {{ default_test_as_of_date('data_end_date') }} as test_as_of_date
     from in_range
-    {% if not var('clv_as_of_first_date') %}where recency_rank <= {{ var('clv_as_of_months') }}{% endif %}
+    where recency_rank <= {{ max_dates }}
 
 ),
 

@@ -10,7 +10,10 @@ with
 
 population as (
 
-    select customer_id, as_of_date from {{ ref('int_customer_order_features') }}
+    select
+        customer_id,
+        as_of_date
+    from {{ ref('int_customer_order_features') }}
 
 ),
 

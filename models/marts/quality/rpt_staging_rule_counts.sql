@@ -45,7 +45,7 @@ rule_counts as (
         'shop.transactions' as source_table,
         'CustomerID' as column_name,
         'null_customer_id' as rule_name,
-        'removed' as action,
+        'removed' as rule_action,
         count(*) as rows_in,
         sum(case when "CustomerID" is null then 1 else 0 end) as rows_affected
     from raw_transactions
@@ -53,66 +53,66 @@ rule_counts as (
     union all
 
     select
-        'stg_shop__transactions',
-        'quantity',
-        'cancellations_and_returns',
-        'netted',
-        count(*),
-        sum(case when is_cancellation or is_return then 1 else 0 end)
+        'stg_shop__transactions' as source_table,
+        'quantity' as column_name,
+        'cancellations_and_returns' as rule_name,
+        'netted' as rule_action,
+        count(*) as rows_in,
+        sum(case when is_cancellation or is_return then 1 else 0 end) as rows_affected
     from transactions
 
     union all
 
     select
-        'stg_shop__transactions',
-        'line_amount_usd',
-        'outlier_cap',
-        'capped',
-        count(*),
-        sum(case when is_amount_capped then 1 else 0 end)
+        'stg_shop__transactions' as source_table,
+        'line_amount_usd' as column_name,
+        'outlier_cap' as rule_name,
+        'capped' as rule_action,
+        count(*) as rows_in,
+        sum(case when is_amount_capped then 1 else 0 end) as rows_affected
     from transactions
 
     union all
 
     select
-        'stg_shop__transactions',
-        'stock_code',
-        'gift_card',
-        'flagged',
-        count(*),
-        sum(case when is_gift_card then 1 else 0 end)
+        'stg_shop__transactions' as source_table,
+        'stock_code' as column_name,
+        'gift_card' as rule_name,
+        'flagged' as rule_action,
+        count(*) as rows_in,
+        sum(case when is_gift_card then 1 else 0 end) as rows_affected
     from transactions
 
     union all
 
     select
-        'shop.customers',
-        'updated_at',
-        'duplicate_crm_versions',
-        'removed',
-        (select count(*) from raw_customers),
-        (select count(*) from raw_customers) - (select count(*) from customers)
+        'shop.customers' as source_table,
+        'updated_at' as column_name,
+        'duplicate_crm_versions' as rule_name,
+        'removed' as rule_action,
+        (select count(*) from raw_customers) as rows_in,
+        (select count(*) from raw_customers) - (select count(*) from customers) as rows_affected
 
     union all
 
     select
-        'stg_web__events',
-        'customer_id',
-        'anonymous_events',
-        'excluded_from_features',
-        count(*),
-        sum(case when is_anonymous then 1 else 0 end)
+        'stg_web__events' as source_table,
+        'customer_id' as column_name,
+        'anonymous_events' as rule_name,
+        'excluded_from_features' as rule_action,
+        count(*) as rows_in,
+        sum(case when is_anonymous then 1 else 0 end) as rows_affected
     from events
 
     union all
 
     select
-        'fct_customer_labels',
-        'revenue_next_horizon_usd',
-        'negative_net_revenue',
-        'floored_at_zero',
-        count(*),
-        sum(case when net_revenue_next_horizon_usd < 0 then 1 else 0 end)
+        'fct_customer_labels' as source_table,
+        'revenue_next_horizon_usd' as column_name,
+        'negative_net_revenue' as rule_name,
+        'floored_at_zero' as rule_action,
+        count(*) as rows_in,
+        sum(case when net_revenue_next_horizon_usd < 0 then 1 else 0 end) as rows_affected
     from labels
 
 ),
@@ -123,7 +123,7 @@ final as (
         source_table,
         column_name,
         rule_name,
-        action,
+        rule_action,
         rows_in,
         coalesce(rows_affected, 0) as rows_affected,
         case when rows_in > 0 then 1.0 * coalesce(rows_affected, 0) / rows_in else 0 end as share_affected

@@ -78,22 +78,21 @@ outlier_cap as (
 
     -- Rule outlier_cap: the percentile of positive line amounts up to the end of the training
     -- window (the test as-of date), so no later data shapes the cap. A null percentile var
-    -- turns the cap off.
-    {% if var('clv_outlier_percentile') is not none %}
+    -- turns the cap off. percentile_cont returns a float on PostgreSQL: cast back to a decimal.
     select
-        -- percentile_cont returns a float on PostgreSQL; cast back so amounts stay exact decimals.
+        {%- if var('clv_outlier_percentile') is not none %}
         cast(
             percentile_cont({{ var('clv_outlier_percentile') }}) within group (order by converted.line_amount_usd)
             as {{ dbt.type_numeric() }}
         ) as line_amount_cap_usd
+        {%- else %}
+        max(cast(null as {{ dbt.type_numeric() }})) as line_amount_cap_usd
+        {%- endif %}
     from converted
     cross join cap_window
     where
         converted.line_amount_usd > 0
         and converted.invoice_date <= cap_window.cap_window_end_date
-    {% else %}
-    select cast(null as {{ dbt.type_numeric() }}) as line_amount_cap_usd
-    {% endif %}
 
 ),
 
@@ -111,7 +110,8 @@ final as (
         converted.line_amount_usd as line_amount_uncapped_usd,
         case
             when converted.line_amount_usd > outlier_cap.line_amount_cap_usd then outlier_cap.line_amount_cap_usd
-            when converted.line_amount_usd < -1 * outlier_cap.line_amount_cap_usd then -1 * outlier_cap.line_amount_cap_usd
+            when converted.line_amount_usd < -1 * outlier_cap.line_amount_cap_usd
+                then -1 * outlier_cap.line_amount_cap_usd
             else converted.line_amount_usd
         end as line_amount_usd,
         outlier_cap.line_amount_cap_usd,

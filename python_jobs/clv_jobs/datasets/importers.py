@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import importlib.metadata
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -23,7 +24,17 @@ import pyarrow as pa
 
 from clv_jobs import contracts, lake
 
-__all__ = ["cdnow_path", "read_cdnow", "read_online_retail", "write_import"]
+__all__ = ["Imported", "cdnow_path", "read_cdnow", "read_online_retail", "write_import"]
+
+
+class Imported(NamedTuple):
+    """An imported data set in the raw contract, and what the import left out (rule -> rows)."""
+
+    transactions: pa.Table
+    customers: pa.Table
+    events: pa.Table
+    removed: dict[str, int]
+
 
 ONLINE_RETAIL_II_NAMES = {"Invoice": "InvoiceNo", "Price": "UnitPrice", "Customer ID": "CustomerID"}
 
@@ -45,7 +56,7 @@ def cdnow_path(sample: bool = False) -> Path:
     raise FileNotFoundError(f"{name} not found in the installed `lifetimes` distribution")
 
 
-def read_cdnow(sample: bool = False) -> tuple[pa.Table, pa.Table, pa.Table]:
+def read_cdnow(sample: bool = False) -> Imported:
     """CDNOW as (transactions, customers, events) in the raw contract."""
     path = cdnow_path(sample)
     # The master file has a header line; the sample has none and a leading master-file id column.
@@ -74,11 +85,15 @@ def read_cdnow(sample: bool = False) -> tuple[pa.Table, pa.Table, pa.Table]:
         }
     )
     transactions = contracts.conform(transactions, "transactions")
-    return transactions, customers_from_transactions(transactions), empty("events")
+    return Imported(transactions, customers_from_transactions(transactions), empty("events"), {})
 
 
-def read_online_retail(path: Path) -> tuple[pa.Table, pa.Table, pa.Table]:
-    """An Online Retail (I or II) CSV or XLSX export as (transactions, customers, events)."""
+def read_online_retail(path: Path) -> Imported:
+    """An Online Retail (I or II) CSV or XLSX export as (transactions, customers, events).
+
+    Lines with a negative UnitPrice ("Adjust bad debt" accounting entries, not sales) are left
+    out and counted in ``removed``; every other line lands as it is.
+    """
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"{path} does not exist (download the Online Retail export first)")
@@ -101,6 +116,8 @@ def read_online_retail(path: Path) -> tuple[pa.Table, pa.Table, pa.Table]:
     missing = [c for c in required if c not in frame.columns]
     if missing:
         raise ValueError(f"{path.name}: not an Online Retail export, missing column(s) {missing}")
+    negative_price = frame["UnitPrice"].astype(float) < 0
+    frame = frame.loc[~negative_price]
     customer = pd.to_numeric(frame["CustomerID"], errors="coerce")
     transactions = pa.table(
         {
@@ -118,7 +135,8 @@ def read_online_retail(path: Path) -> tuple[pa.Table, pa.Table, pa.Table]:
         }
     )
     transactions = contracts.conform(transactions, "transactions")
-    return transactions, customers_from_transactions(transactions), empty("events")
+    removed = {"negative_unit_price (accounting adjustments)": int(negative_price.sum())}
+    return Imported(transactions, customers_from_transactions(transactions), empty("events"), removed)
 
 
 def customers_from_transactions(transactions: pa.Table) -> pa.Table:
@@ -150,9 +168,9 @@ def empty(name: str) -> pa.Table:
     return contracts.RAW_SCHEMAS[name].empty_table()
 
 
-def write_import(tables: tuple[pa.Table, pa.Table, pa.Table], lake_dir: Path) -> dict[str, int]:
+def write_import(imported: Imported, lake_dir: Path) -> dict[str, int]:
     """Replace the lake's raw tables with an imported data set; returns partitions per table."""
-    transactions, customers, events = tables
+    transactions, customers, events, _ = imported
     return {
         "transactions": lake.write_partitioned(transactions, lake.raw_dir(lake_dir, "transactions"), "InvoiceDate"),
         "customers": lake.write_partitioned(customers, lake.raw_dir(lake_dir, "customers"), "updated_at"),

@@ -18,7 +18,8 @@ def cdnow():
 
 
 def test_cdnow_master_has_every_row_and_customer(cdnow):
-    transactions, customers, events = cdnow
+    transactions, customers, events, removed = cdnow
+    assert removed == {}
     assert len(transactions) == 69_659
     assert pc.count_distinct(transactions.column("CustomerID")).as_py() == 23_570
     assert len(customers) == 23_570
@@ -28,7 +29,7 @@ def test_cdnow_master_has_every_row_and_customer(cdnow):
 
 
 def test_cdnow_keeps_dollars_to_the_cent(cdnow):
-    transactions, _, _ = cdnow
+    transactions = cdnow.transactions
     raw = pd.read_csv(importers.cdnow_path(), sep=r"\s+", skiprows=1, header=None, dtype=str)
     expected = sum(Decimal(v) for v in raw[3])
     assert pc.sum(transactions.column("UnitPrice")).as_py() == expected
@@ -37,7 +38,7 @@ def test_cdnow_keeps_dollars_to_the_cent(cdnow):
 
 
 def test_cdnow_sample_is_the_2357_customer_cohort():
-    transactions, customers, _ = importers.read_cdnow(sample=True)
+    transactions, customers, _, _ = importers.read_cdnow(sample=True)
     assert len(customers) == 2_357
     assert len(transactions) == 6_919
 
@@ -59,13 +60,14 @@ ONLINE_RETAIL_I = pd.DataFrame(
 def test_online_retail_csv(tmp_path):
     path = tmp_path / "Online Retail.csv"
     ONLINE_RETAIL_I.to_csv(path, index=False)
-    transactions, customers, _ = importers.read_online_retail(path)
+    transactions, customers, _, removed = importers.read_online_retail(path)
     frame = transactions.to_pandas()
     assert frame["CustomerID"].tolist()[:3] == ["17850"] * 3 and pd.isna(frame["CustomerID"].iloc[3])
     assert frame["InvoiceDate"].iloc[0] == pd.Timestamp("2010-12-01 08:26")
     assert frame["Currency"].unique().tolist() == ["GBP"]
     assert frame["Quantity"].tolist() == [6, 6, -1, 1]
     assert customers.column("customer_id").to_pylist() == ["17850"]
+    assert removed == {"negative_unit_price (accounting adjustments)": 0}
 
 
 def test_online_retail_ii_xlsx_with_two_sheets(tmp_path):
@@ -77,7 +79,7 @@ def test_online_retail_ii_xlsx_with_two_sheets(tmp_path):
     with pd.ExcelWriter(path) as writer:
         renamed.iloc[:2].to_excel(writer, sheet_name="Year 2009-2010", index=False)
         renamed.iloc[2:].to_excel(writer, sheet_name="Year 2010-2011", index=False)
-    transactions, _, _ = importers.read_online_retail(path)
+    transactions = importers.read_online_retail(path).transactions
     assert len(transactions) == 4
     assert transactions.column("InvoiceNo").to_pylist() == ["536365", "536365", "C536379", "536380"]
 
@@ -87,3 +89,28 @@ def test_online_retail_missing_column_is_named(tmp_path):
     ONLINE_RETAIL_I.drop(columns=["UnitPrice"]).to_csv(path, index=False)
     with pytest.raises(ValueError, match=r"missing column\(s\) \['UnitPrice'\]"):
         importers.read_online_retail(path)
+
+
+def test_online_retail_bad_debt_adjustments_are_left_out_and_counted(tmp_path):
+    frame = pd.concat(
+        [
+            ONLINE_RETAIL_I,
+            pd.DataFrame(
+                {
+                    "InvoiceNo": ["A563185"],
+                    "StockCode": ["B"],
+                    "Description": ["Adjust bad debt"],
+                    "Quantity": [1],
+                    "InvoiceDate": ["8/12/2011 14:50"],
+                    "UnitPrice": [-11062.06],
+                    "CustomerID": [None],
+                    "Country": ["United Kingdom"],
+                }
+            ),
+        ]
+    )
+    path = tmp_path / "Online Retail.csv"
+    frame.to_csv(path, index=False)
+    imported = importers.read_online_retail(path)
+    assert len(imported.transactions) == 4
+    assert imported.removed == {"negative_unit_price (accounting adjustments)": 1}
