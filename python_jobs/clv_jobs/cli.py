@@ -142,7 +142,7 @@ def summary(
     counts = warehouse.build_summary(settings)
     typer.echo("clv-warehouse: what the build produced")
     for label, value in counts["tables"].items():
-        typer.echo(f"  {label:<42} {value:>12,}")
+        typer.echo(f"  {label:<46} {value:>12,}")
     typer.echo("  training examples by split:     " + ", ".join(f"{k} {v:,}" for k, v in counts["splits"].items()))
     typer.echo("  cleaning rules (rows affected / rows seen):")
     for rule in counts["rules"]:

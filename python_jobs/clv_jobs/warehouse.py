@@ -17,7 +17,7 @@ import pyarrow.csv as pacsv
 
 from clv_jobs import contracts
 
-__all__ = ["load_raw_to_postgres", "read_relation", "raw_parquet_glob"]
+__all__ = ["load_raw_to_postgres", "postgres_query", "read_relation", "raw_parquet_glob"]
 
 PG_TYPES = {
     pa.string(): "text",
@@ -68,6 +68,17 @@ def load_raw_to_postgres(lake_dir: Path, dsn: str, schema: str = "raw") -> dict[
     return counts
 
 
+def postgres_query(dsn: str, query: str) -> pa.Table:
+    """Run a query on PostgreSQL and return its rows as Arrow (one round trip)."""
+    import psycopg2
+
+    with psycopg2.connect(dsn) as conn, conn.cursor() as cur:
+        cur.execute(query)
+        names = [column.name for column in cur.description]
+        rows = cur.fetchall()
+    return pa.table({name: [row[i] for row in rows] for i, name in enumerate(names)})
+
+
 def read_relation(relation: str, target: str, duckdb_path: Path | None = None, dsn: str | None = None) -> pa.Table:
     """Read a whole relation (``schema.table``) in one query, as Arrow."""
     query = f"select * from {relation}"
@@ -75,11 +86,7 @@ def read_relation(relation: str, target: str, duckdb_path: Path | None = None, d
         with duckdb.connect(str(duckdb_path), read_only=True) as con:
             return con.sql(query).to_arrow_table()
     if target == "ci_postgres":
-        import pandas as pd
-        import psycopg2
-
-        with psycopg2.connect(dsn) as conn:
-            return pa.Table.from_pandas(pd.read_sql_query(query, conn), preserve_index=False)
+        return postgres_query(dsn, query)
     raise ValueError(f"read_relation: unsupported target {target!r}")
 
 

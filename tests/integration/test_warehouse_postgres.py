@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import duckdb
 import pandas as pd
-import psycopg2
 import pytest
 
 from clv_jobs import warehouse
@@ -57,12 +56,12 @@ def test_marts_equal_duckdb(postgres_build, duckdb_build, postgres_dsn, relation
     assert result.returncode == 0
     columns = ["customer_id", "as_of_date", *COMPARED[relation]]
     query = f"select {', '.join(columns)} from {relation} order by customer_id, as_of_date"
-    with psycopg2.connect(postgres_dsn) as conn:
-        pg = pd.read_sql_query(query, conn)
+    pg = warehouse.postgres_query(postgres_dsn, query).to_pandas()
     with duckdb.connect(str(duckdb_build[0]), read_only=True) as con:
         dd = con.sql(query).df()
     assert len(pg) == len(dd) > 0
-    pg["as_of_date"], dd["as_of_date"] = pd.to_datetime(pg["as_of_date"]), pd.to_datetime(dd["as_of_date"])
+    for frame in (pg, dd):
+        frame["as_of_date"] = pd.to_datetime(frame["as_of_date"]).dt.strftime("%Y-%m-%d")
     pd.testing.assert_frame_equal(
         pg.astype({c: float for c in COMPARED[relation]}),
         dd.astype({c: float for c in COMPARED[relation]}),

@@ -78,12 +78,20 @@ outlier_cap as (
 
     -- Rule outlier_cap: the percentile of positive line amounts up to the end of the training
     -- window (the test as-of date), so no later data shapes the cap. A null percentile var
-    -- turns the cap off. percentile_cont returns a float on PostgreSQL: cast back to a decimal.
+    -- turns the cap off. percentile_cont returns a float on PostgreSQL: cast back to a decimal,
+    -- in cents, so every engine caps at the same amount, then back to the amounts' own type
+    -- (DuckDB would otherwise round every amount in the case expression below to cents).
     select
         {%- if var('clv_outlier_percentile') is not none %}
         cast(
-            percentile_cont({{ var('clv_outlier_percentile') }}) within group (order by converted.line_amount_usd)
-            as {{ dbt.type_numeric() }}
+            round(
+                cast(
+                    percentile_cont({{ var('clv_outlier_percentile') }}) within group (
+                        order by converted.line_amount_usd
+                    ) as {{ dbt.type_numeric() }}
+                ),
+                2
+            ) as {{ dbt.type_numeric() }}
         ) as line_amount_cap_usd
         {%- else %}
         max(cast(null as {{ dbt.type_numeric() }})) as line_amount_cap_usd
