@@ -1,0 +1,86 @@
+"""Metrics against values computed by hand on tiny inputs."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from clv_jobs import evaluate
+
+ACTUAL = np.array([0.0, 10.0, 20.0, 70.0])
+
+
+@pytest.mark.parametrize(
+    ("prediction", "expected_gini"),
+    [
+        # Perfect order: Lorenz points (0,0) (.25,.7) (.5,.9) (.75,1) (1,1);
+        # area = .25*(.35 + .8 + .95 + 1) = .775 -> gini = 2*.775 - 1 = .55
+        (np.array([1.0, 2.0, 3.0, 4.0]), 0.55),
+        # Reversed: points (0,0) (.25,0) (.5,.1) (.75,.3) (1,1); area = .25*(0 + .05 + .2 + .65) = .225 -> -.55
+        (np.array([4.0, 3.0, 2.0, 1.0]), -0.55),
+        # Constant: every customer tied, revenue shared evenly: the diagonal, gini 0
+        (np.array([5.0, 5.0, 5.0, 5.0]), 0.0),
+    ],
+    ids=["perfect", "reversed", "constant"],
+)
+def test_gini_of_known_orderings(prediction, expected_gini):
+    assert evaluate.gini(ACTUAL, prediction) == pytest.approx(expected_gini)
+    assert evaluate.normalized_gini(ACTUAL, prediction) == pytest.approx(expected_gini / 0.55)
+
+
+def test_rmse_mae_bias_by_hand():
+    pred = np.array([10.0, 10.0, 10.0, 50.0])
+    # errors: 10, 0, -10, -20 -> rmse sqrt((100+0+100+400)/4) = sqrt(150); mae 10
+    assert evaluate.rmse(ACTUAL, pred) == pytest.approx(np.sqrt(150))
+    assert evaluate.mae(ACTUAL, pred) == pytest.approx(10.0)
+    assert evaluate.aggregate_bias(ACTUAL, pred) == pytest.approx(80 / 100 - 1)
+
+
+def test_top_share_captured():
+    pred = np.array([1.0, 2.0, 3.0, 4.0])
+    assert evaluate.top_share_captured(ACTUAL, pred, 0.25) == pytest.approx(0.7)
+    assert evaluate.top_share_captured(ACTUAL, pred, 0.5) == pytest.approx(0.9)
+    # ties share: a constant prediction's top quarter holds a quarter of the revenue
+    assert evaluate.top_share_captured(ACTUAL, np.ones(4), 0.25) == pytest.approx(0.25)
+
+
+def test_decile_table_of_twenty_customers():
+    actual = np.arange(20, dtype=float)
+    table = evaluate.decile_table(actual, actual)
+    assert table["customers"].tolist() == [2] * 10
+    assert table.loc[0, "mean_actual"] == pytest.approx(18.5)  # decile 1 holds 19 and 18
+    assert table.loc[9, "mean_actual"] == pytest.approx(0.5)
+    assert table["share_of_revenue"].sum() == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize(
+    ("current", "expected"),
+    [
+        (np.arange(1000) % 100, 0.0),
+        # all mass in the first of ten equal baseline bins: (1 - .1) ln(1/.1) + 9 (1e-4 - .1) ln(1e-4/.1)
+        (np.zeros(1000), 0.9 * np.log(10) + 9 * (1e-4 - 0.1) * np.log(1e-4 / 0.1)),
+    ],
+    ids=["same-distribution", "all-in-one-bin"],
+)
+def test_psi_of_known_distributions(current, expected):
+    baseline = np.arange(1000) % 100 + 0.5
+    assert evaluate.psi(baseline, current + 0.5 if expected == 0 else current) == pytest.approx(expected, abs=1e-9)
+
+
+def test_ks_statistic():
+    assert evaluate.ks_statistic(np.arange(100), np.arange(100)) == 0.0
+    assert evaluate.ks_statistic(np.arange(100), np.arange(100) + 1000) == 1.0
+
+
+def test_disparate_impact_and_slices():
+    pred = np.r_[np.full(40, 8.0), np.full(40, 10.0)]
+    slices = pd.Series(["a"] * 40 + ["b"] * 40)
+    assert evaluate.disparate_impact_ratio(pred, slices) == pytest.approx(0.8)
+    table = evaluate.metrics_by_slice(pred, pred, slices)
+    assert table["slice_value"].tolist() == ["a", "b"] and table["rmse"].tolist() == [0.0, 0.0]
+
+
+def test_mismatched_lengths_fail_loudly():
+    with pytest.raises(ValueError, match="one length"):
+        evaluate.rmse([1.0, 2.0], [1.0])
