@@ -80,7 +80,8 @@ def synthetic_lake(tmp_path_factory, small_shop) -> Path:
     from clv_jobs.datasets import synthetic
 
     lake = tmp_path_factory.mktemp("lake")
-    synthetic.write_shop(small_shop, lake)
+    params = small_shop.params
+    synthetic.write_shop(small_shop, lake, oracle_as_of=synthetic.month_ends(params.start, params.end)[-36:])
     return lake
 
 

@@ -132,7 +132,12 @@ def fit_gamma_gamma(frequency, monetary_value, initial: tuple[float, float, floa
 
 
 def _minimize(fun, x0: np.ndarray) -> optimize.OptimizeResult:
-    # Nelder-Mead is robust to the likelihood's flat regions; a gradient polish follows.
-    first = optimize.minimize(fun, x0, method="Nelder-Mead", options={"maxiter": 20_000, "xatol": 1e-8, "fatol": 1e-10})
-    second = optimize.minimize(fun, first.x, method="L-BFGS-B")
+    # Nelder-Mead is robust to the likelihood's flat regions; a gradient polish follows. Log
+    # parameters are bounded to [-10, 10]: beyond that the gamma-function terms cancel in
+    # floating point and an optimizer can "improve" the likelihood on rounding error alone.
+    bounds = [(-10.0, 10.0)] * len(x0)
+    first = optimize.minimize(
+        fun, x0, method="Nelder-Mead", bounds=bounds, options={"maxiter": 20_000, "xatol": 1e-8, "fatol": 1e-10}
+    )
+    second = optimize.minimize(fun, first.x, method="L-BFGS-B", bounds=bounds)
     return second if second.fun <= first.fun else first

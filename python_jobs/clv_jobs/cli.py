@@ -128,6 +128,23 @@ def load_raw(
 
 
 @app.command()
+def train(
+    as_of_date: Annotated[
+        str | None, typer.Option(help="The test as-of date; must equal the marts' (default: theirs).")
+    ] = None,
+) -> None:
+    """Train XGBoost + churn head against the baselines, evaluate, log to MLflow, register with gates."""
+    from clv_jobs import jobs
+
+    outcome = jobs.run_train(load_settings(), _parse_date(as_of_date) if as_of_date else None, progress=_progress)
+    table = outcome.metrics.set_index("model")
+    typer.echo(f"\nTest metrics (MLflow run {outcome.run_id}, model version {outcome.model_version}):")
+    typer.echo(table.to_string(float_format=lambda v: f"{v:,.3f}"))
+    typer.echo(f"\ndecision: {outcome.decision}" + (f" ({'; '.join(outcome.reasons)})" if outcome.reasons else ""))
+    typer.echo(f"report and model card: {outcome.report_dir}")
+
+
+@app.command()
 def summary(
     run_results: Annotated[Path, typer.Option(help="dbt's run_results.json of the last build.")] = Path(
         "target/run_results.json"

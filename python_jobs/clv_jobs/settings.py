@@ -17,7 +17,9 @@ class Settings:
     duckdb_path: Path
     dbt_target: str
     dbt_project_dir: Path
+    dbt_target_path: Path  # where dbt wrote manifest.json (the feature list comes from it)
     pg_dsn: str
+    reports_dir: Path
 
 
 def load_settings() -> Settings:
@@ -34,5 +36,7 @@ def load_settings() -> Settings:
         duckdb_path=Path(os.environ.get("CLV_DUCKDB_PATH", "clv.duckdb")),
         dbt_target=os.environ.get("CLV_DBT_TARGET", "dev"),
         dbt_project_dir=project_dir,
+        dbt_target_path=project_dir / os.environ.get("CLV_DBT_TARGET_PATH", "target"),
         pg_dsn=" ".join(f"{k}={v}" for k, v in pg.items()),
+        reports_dir=Path(os.environ.get("CLV_REPORTS_DIR", "reports")),
     )

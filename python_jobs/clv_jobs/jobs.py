@@ -1,0 +1,277 @@
+"""The jobs behind `clv-jobs train / score / promote / rollback`: I/O at the edges (warehouse
+reads, lake writes, MLflow), the pure work in train / evaluate / score."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import mlflow
+import pandas as pd
+import pyarrow as pa
+from mlflow.tracking import MlflowClient
+
+from clv_jobs import evaluate, lake, registry, report, warehouse
+from clv_jobs.features import feature_spec_from_manifest
+from clv_jobs.settings import Settings
+from clv_jobs.train import ClvModel, load_model_config, train_models
+
+__all__ = ["TrainOutcome", "run_train", "load_champion", "ClvPyfunc", "read_mart"]
+
+SLICES = ["country", "acquisition_channel"]
+
+
+class ClvPyfunc(mlflow.pyfunc.PythonModel):
+    """MLflow wrapper: the registered artifact is a ClvModel directory."""
+
+    def load_context(self, context):
+        self.model = ClvModel.load(Path(context.artifacts["clv_model"]))
+
+    def predict(self, context, model_input, params=None):
+        return self.model.predict_revenue(model_input)
+
+
+@dataclass
+class TrainOutcome:
+    run_id: str
+    model_version: str
+    decision: str
+    reasons: list[str]
+    metrics: pd.DataFrame
+    report_dir: Path
+
+
+def read_mart(settings: Settings, relation: str) -> pd.DataFrame:
+    """One bulk read of a mart, as pandas."""
+    return warehouse.read_relation(relation, settings.dbt_target, settings.duckdb_path, settings.pg_dsn).to_pandas()
+
+
+def _manifest_hash(manifest_path: Path) -> str:
+    nodes = json.loads(manifest_path.read_text())["nodes"]
+    digest = hashlib.sha256()
+    for key in sorted(nodes):
+        digest.update(key.encode())
+        digest.update(nodes[key].get("checksum", {}).get("checksum", "").encode())
+    return digest.hexdigest()
+
+
+def _git_commit(directory: Path) -> str:
+    try:
+        return subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=directory, capture_output=True, text=True, check=True
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def _fingerprint(frame: pd.DataFrame) -> str:
+    hashed = pd.util.hash_pandas_object(frame.sort_values(["customer_id", "as_of_date"]), index=False)
+    return hashlib.sha256(hashed.to_numpy().tobytes()).hexdigest()
+
+
+def _oracle(lake_dir: Path, as_of: date) -> pd.DataFrame | None:
+    path = Path(lake_dir) / "oracle" / "expected_revenue" / f"as_of_date={as_of}"
+    if not path.exists():
+        return None
+    return pd.read_parquet(path)[["customer_id", "expected_revenue_usd"]]
+
+
+def _date(value) -> date:
+    return pd.Timestamp(value).date()
+
+
+def run_train(settings: Settings, as_of_date: date | None = None, progress=lambda m: None) -> TrainOutcome:
+    config = load_model_config()
+    label = config["labels"]["revenue"]
+    manifest = settings.dbt_target_path / "manifest.json"
+    spec = feature_spec_from_manifest(manifest)
+    progress("reading fct_clv_training_examples (one query)")
+    frame = read_mart(settings, "marts.fct_clv_training_examples")
+    frame["as_of_date"] = pd.to_datetime(frame["as_of_date"])
+    test_dates = frame.loc[frame["split"] == "test", "as_of_date"].unique()
+    if len(test_dates) != 1:
+        raise ValueError(f"fct_clv_training_examples: expected one test as-of date, found {len(test_dates)}")
+    test_as_of = _date(test_dates[0])
+    if as_of_date is not None and as_of_date != test_as_of:
+        raise ValueError(
+            f"--as-of-date {as_of_date} is not the marts' test as-of date {test_as_of}: rebuild them "
+            f"with dbt build --vars '{{clv_test_as_of_date: {as_of_date}}}'"
+        )
+    horizon = int(frame["horizon_days"].iloc[0])
+    result = train_models(frame, spec, config, horizon, progress)
+    test = result.test
+    columns = list(result.prediction_columns)
+    oracle = _oracle(settings.lake_dir, test_as_of)
+    if oracle is not None:
+        test = test.merge(oracle.rename(columns={"expected_revenue_usd": "pred_oracle"}), on="customer_id", how="left")
+        test["pred_oracle"] = test["pred_oracle"].fillna(0.0)
+        columns.append("pred_oracle")
+
+    metrics = report.metrics_table(test, label, columns)
+    slices = report.slice_table(test, label, "pred_xgboost", SLICES)
+    gates = config["gates"]
+    fairness = {
+        "slice": gates["fairness_slice"],
+        "threshold": gates["min_disparate_impact_ratio"],
+        "ratio": evaluate.disparate_impact_ratio(test["pred_xgboost"], test[gates["fairness_slice"]]),
+    }
+    importance = report.shap_importance(result.model.contributions(test), result.model.encoder.feature_names)
+
+    mlflow.set_tracking_uri(registry.tracking_uri())
+    mlflow.set_experiment("clv")
+    client = MlflowClient()
+    champion = load_champion(client)
+    champion_metrics = None
+    if champion is not None:
+        champion_metrics = evaluate.regression_metrics(test[label], champion[1].predict_revenue(test))
+    by_model = {row["model"]: row for row in metrics.to_dict("records")}
+    gate = registry.apply_gates(by_model, fairness["ratio"], gates, champion_metrics)
+
+    split_dates = frame.groupby("split")["as_of_date"].agg(["min", "max"])
+    as_of = {
+        "train_first": str(_date(split_dates.loc["train", "min"])),
+        "train_last": str(_date(split_dates.loc["train", "max"])),
+        "valid": str(_date(split_dates.loc["valid", "min"])),
+        "test": str(test_as_of),
+        "horizon_days": horizon,
+    }
+    rows = frame["split"].value_counts().to_dict()
+    with tempfile.TemporaryDirectory() as tmp, mlflow.start_run() as run:
+        tmp = Path(tmp)
+        mlflow.set_tags(
+            {
+                "git_commit": _git_commit(settings.dbt_project_dir),
+                "dbt_manifest_hash": _manifest_hash(manifest),
+                "training_data_fingerprint": _fingerprint(frame[["customer_id", "as_of_date", label]]),
+                "test_as_of_date": str(test_as_of),
+            }
+        )
+        mlflow.log_params(
+            {
+                "objective": result.model.objective,
+                "best_iteration": result.best_iteration,
+                "horizon_days": horizon,
+                **{f"split_{k}": v for k, v in as_of.items()},
+                **{f"xgboost_{k}": v for k, v in config["xgboost"].items() if k != "objectives"},
+            }
+        )
+        mlflow.log_dict(config, "conf/model.json")
+        mlflow.log_dict({"features": spec.features, "categorical": spec.categorical}, "features.json")
+        for objective, value in result.validation_rmse.items():
+            mlflow.log_metric(f"valid_rmse__{objective.replace(':', '_')}", value)
+        for row in metrics.to_dict("records"):
+            for key, value in row.items():
+                if key != "model":
+                    mlflow.log_metric(f"{row['model']}__{key}", value)
+        mlflow.log_metric("xgboost__disparate_impact_ratio", fairness["ratio"])
+        plots = report.write_plots(test, label, columns, importance, tmp / "plots")
+        for path in plots:
+            mlflow.log_artifact(str(path), "plots")
+        metrics.to_csv(tmp / "metrics.csv", index=False)
+        slices.to_csv(tmp / "slices.csv", index=False)
+        evaluate.decile_table(test[label], test["pred_xgboost"]).to_csv(tmp / "deciles.csv", index=False)
+        for name in ("metrics.csv", "slices.csv", "deciles.csv"):
+            mlflow.log_artifact(str(tmp / name), "evaluation")
+        model_dir = result.model.save(tmp / "clv_model")
+        info = mlflow.pyfunc.log_model(
+            name="model",
+            python_model=ClvPyfunc(),
+            artifacts={"clv_model": str(model_dir)},
+            pip_requirements=["xgboost", "pandas"],
+        )
+        version = str(mlflow.register_model(info.model_uri, registry.MODEL_NAME).version)
+        decision = _decide(client, version, gate, champion)
+        card = report.model_card(
+            model_version=version,
+            run_id=run.info.run_id,
+            as_of=as_of,
+            rows=rows,
+            objective=result.model.objective,
+            metrics=metrics,
+            slices=slices,
+            fairness=fairness,
+            gate_reasons=gate.reasons,
+            decision=decision,
+            importance=importance,
+        )
+        (tmp / "model_card.md").write_text(card)
+        mlflow.log_artifact(str(tmp / "model_card.md"))
+        report_dir = settings.reports_dir / f"model-{version}"
+        shutil.rmtree(report_dir, ignore_errors=True)
+        report_dir.mkdir(parents=True)
+        for path in [*plots, tmp / "model_card.md", tmp / "metrics.csv", tmp / "slices.csv", tmp / "deciles.csv"]:
+            shutil.copy(path, report_dir / path.name)
+
+    _land_evaluations(settings.lake_dir, run.info.run_id, version, test_as_of, metrics, slices, fairness)
+    _land_decision(settings.lake_dir, run.info.run_id, version, decision, gate.reasons, by_model["xgboost"], test_as_of)
+    return TrainOutcome(run.info.run_id, version, decision, gate.reasons, metrics, report_dir)
+
+
+def _decide(client: MlflowClient, version: str, gate: registry.GateResult, champion) -> str:
+    if not gate.passed:
+        return "rejected"
+    client.set_registered_model_alias(registry.MODEL_NAME, "challenger", version)
+    if champion is None:
+        client.set_registered_model_alias(registry.MODEL_NAME, "champion", version)
+        return "champion"
+    return "challenger"
+
+
+def load_champion(client: MlflowClient | None = None) -> tuple[str, ClvModel] | None:
+    """(version, model) of the registry's champion, or None when there is none yet."""
+    mlflow.set_tracking_uri(registry.tracking_uri())
+    client = client or MlflowClient()
+    try:
+        version = client.get_model_version_by_alias(registry.MODEL_NAME, "champion")
+    except mlflow.exceptions.MlflowException:
+        return None
+    local = mlflow.artifacts.download_artifacts(f"models:/{registry.MODEL_NAME}@champion")
+    model_dir = next(Path(local).rglob("clv_model.json")).parent
+    return str(version.version), ClvModel.load(model_dir)
+
+
+def _land_evaluations(lake_dir, run_id, version, test_as_of, metrics, slices, fairness) -> None:
+    rows = []
+    for record in metrics.to_dict("records"):
+        for metric, value in record.items():
+            if metric != "model":
+                rows.append(("all", "all", record["model"], metric, float(value)))
+    for record in slices.to_dict("records"):
+        for metric in ("rmse", "mae", "normalized_gini", "spearman", "top10_capture", "bias", "mean_prediction"):
+            rows.append((record["slice_name"], str(record["slice_value"]), "xgboost", metric, float(record[metric])))
+    rows.append((fairness["slice"], "all", "xgboost", "disparate_impact_ratio", float(fairness["ratio"])))
+    table = pa.table(
+        {
+            "model_version": [str(version)] * len(rows),
+            "test_as_of_date": pa.array([test_as_of] * len(rows), pa.date32()),
+            "slice_name": [r[0] for r in rows],
+            "slice_value": [r[1] for r in rows],
+            "model_name": [r[2] for r in rows],
+            "metric": [r[3] for r in rows],
+            "value": [r[4] for r in rows],
+        }
+    )
+    lake.replace_partition(table, Path(lake_dir) / "ml" / "evaluations" / f"run_id={run_id}")
+
+
+def _land_decision(lake_dir, run_id, version, action, reasons, metrics, test_as_of) -> None:
+    decided_at = registry.now_utc()
+    table = pa.table(
+        {
+            "run_id": [run_id],
+            "model_version": [str(version)],
+            "action": [action],
+            "reasons": ["; ".join(reasons) or "all gates passed"],
+            "normalized_gini": [float(metrics["normalized_gini"])],
+            "rmse": [float(metrics["rmse"])],
+            "test_as_of_date": pa.array([test_as_of], pa.date32()),
+            "decided_at": pa.array([decided_at], pa.timestamp("us")),
+        }
+    )
+    lake.replace_partition(table, Path(lake_dir) / "ml" / "decisions" / f"decision_id={run_id}-{action}")

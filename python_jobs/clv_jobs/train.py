@@ -1,0 +1,349 @@
+"""Training: XGBoost on horizon revenue (objective chosen on the validation as-of date), a churn
+head, and the baselines it must beat, all evaluated on the same temporal test (DESIGN §7).
+
+The split comes from dbt (`fct_clv_training_examples.split`): train and valid as-of dates have
+label windows that end on or before the test as-of date, so nothing here can see the test
+period's future.
+"""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import xgboost as xgb
+from sklearn.linear_model import LinearRegression
+
+from clv_jobs import btyd
+from clv_jobs.evaluate import rmse
+from clv_jobs.features import FeatureSpec
+
+__all__ = [
+    "load_model_config",
+    "Encoder",
+    "ClvModel",
+    "Baselines",
+    "TrainResult",
+    "train_models",
+    "RFM_COLUMNS",
+    "BTYD_FEATURES",
+    "btyd_features",
+]
+
+RFM_COLUMNS = ["frequency", "recency_days", "tenure_days", "days_since_last_purchase", "monetary_value_usd"]
+LOG_OBJECTIVE = "log1p:squarederror"
+
+
+def load_model_config(path: Path | None = None) -> dict:
+    """The versioned parameters and gates (`conf/model.toml`, or `path`)."""
+    if path is None:
+        return tomllib.loads(resources.files("clv_jobs").joinpath("conf/model.toml").read_text())
+    return tomllib.loads(Path(path).read_text())
+
+
+def _require(frame: pd.DataFrame, columns: list[str], where: str) -> None:
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise ValueError(f"{where}: missing column(s) {missing}")
+
+
+@dataclass
+class Encoder:
+    """Numeric features as they are (XGBoost handles nulls); categoricals one-hot with the
+    categories seen in training (others map to all zeros)."""
+
+    numeric: list[str]
+    categories: dict[str, list[str]] = field(default_factory=dict)
+
+    @classmethod
+    def fit(cls, frame: pd.DataFrame, spec: FeatureSpec) -> Encoder:
+        _require(frame, spec.features, "training examples")
+        categories = {c: sorted(frame[c].dropna().astype(str).unique().tolist()) for c in spec.categorical}
+        return cls(list(spec.numeric) + BTYD_FEATURES, categories)
+
+    @property
+    def feature_names(self) -> list[str]:
+        return self.numeric + [f"{c}={v}" for c, values in self.categories.items() for v in values]
+
+    def transform(self, frame: pd.DataFrame) -> np.ndarray:
+        _require(frame, self.numeric + list(self.categories), "features")
+        parts = [frame[self.numeric].astype("float64").to_numpy(dtype=np.float32, na_value=np.nan)]
+        for column, values in self.categories.items():
+            codes = pd.Categorical(frame[column].astype(str), categories=values).codes
+            onehot = np.zeros((len(frame), len(values)), dtype=np.float32)
+            known = codes >= 0
+            onehot[np.flatnonzero(known), codes[known]] = 1.0
+            parts.append(onehot)
+        return np.hstack(parts)
+
+    def to_dict(self) -> dict:
+        return {"numeric": self.numeric, "categories": self.categories}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> Encoder:
+        return cls(list(data["numeric"]), {k: list(v) for k, v in data["categories"].items()})
+
+
+@dataclass
+class ClvModel:
+    """The revenue regressor, the churn head and the encoder, saved as plain files."""
+
+    encoder: Encoder
+    regressor: xgb.Booster
+    churn: xgb.Booster
+    objective: str
+    scale: float  # multiplies the log-target model's predictions so train totals match
+    horizon_days: int
+
+    def matrix(self, frame: pd.DataFrame) -> np.ndarray:
+        """The model's input matrix; BTYD features are fitted on `frame` when it lacks them."""
+        if not set(BTYD_FEATURES) <= set(frame.columns):
+            frame = pd.concat([frame, btyd_features(frame, self.horizon_days)], axis=1)
+        return self.encoder.transform(frame)
+
+    def predict_revenue(self, frame: pd.DataFrame) -> np.ndarray:
+        raw = self.regressor.predict(xgb.DMatrix(self.matrix(frame)))
+        if self.objective == LOG_OBJECTIVE:
+            raw = np.expm1(raw) * self.scale
+        return np.maximum(raw.astype(np.float64), 0.0)
+
+    def predict_churn(self, frame: pd.DataFrame) -> np.ndarray:
+        """Probability of no purchase in the 180 days after the as-of date."""
+        return self.churn.predict(xgb.DMatrix(self.matrix(frame))).astype(np.float64)
+
+    def contributions(self, frame: pd.DataFrame) -> np.ndarray:
+        """XGBoost's own SHAP contributions on the model's output scale (last column: bias)."""
+        return self.regressor.predict(xgb.DMatrix(self.matrix(frame)), pred_contribs=True)
+
+    def save(self, directory: Path) -> Path:
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        self.regressor.save_model(directory / "regressor.json")
+        self.churn.save_model(directory / "churn.json")
+        meta = {
+            "encoder": self.encoder.to_dict(),
+            "objective": self.objective,
+            "scale": self.scale,
+            "horizon_days": self.horizon_days,
+        }
+        (directory / "clv_model.json").write_text(json.dumps(meta, indent=2))
+        return directory
+
+    @classmethod
+    def load(cls, directory: Path) -> ClvModel:
+        directory = Path(directory)
+        meta = json.loads((directory / "clv_model.json").read_text())
+        regressor, churn = xgb.Booster(), xgb.Booster()
+        regressor.load_model(directory / "regressor.json")
+        churn.load_model(directory / "churn.json")
+        return cls(
+            Encoder.from_dict(meta["encoder"]),
+            regressor,
+            churn,
+            meta["objective"],
+            float(meta["scale"]),
+            int(meta["horizon_days"]),
+        )
+
+
+@dataclass
+class Baselines:
+    """The honest comparisons, fitted on training data (BTYD on each frame's own history)."""
+
+    company_average: float
+    retention_rate: float
+    linear: LinearRegression
+    horizon_days: int
+
+    @classmethod
+    def fit(cls, train: pd.DataFrame, label: str, active_label: str, horizon_days: int) -> Baselines:
+        _require(train, RFM_COLUMNS + [label, active_label], "training examples")
+        linear = LinearRegression().fit(train[RFM_COLUMNS].to_numpy(dtype=float), train[label].to_numpy(float))
+        return cls(float(train[label].mean()), float(train[active_label].astype(float).mean()), linear, horizon_days)
+
+    def predict(self, frame: pd.DataFrame) -> dict[str, np.ndarray]:
+        n = len(frame)
+        years = self.horizon_days / 365.25
+        rate = (frame["frequency"].to_numpy(float) + 1) / np.maximum(frame["tenure_days"].to_numpy(float), 30) * 365.25
+        heuristic = frame["avg_purchase_value_usd"].to_numpy(float) * rate * years * self.retention_rate
+        linear = np.maximum(self.linear.predict(frame[RFM_COLUMNS].to_numpy(dtype=float)), 0.0)
+        return {
+            "company_average": np.full(n, self.company_average),
+            "heuristic": np.maximum(heuristic, 0.0),
+            "linear_rfm": linear,
+            "bgnbd_gamma_gamma": bg_nbd_gamma_gamma_predict(frame, self.horizon_days),
+        }
+
+
+BTYD_FEATURES = ["btyd_p_alive", "btyd_expected_purchases", "btyd_expected_order_value_usd"]
+
+
+def btyd_features(frame: pd.DataFrame, horizon_days: int) -> pd.DataFrame:
+    """BG/NBD + Gamma-Gamma fitted on each as-of date's own rows (time in weeks): P(alive),
+    expected purchases over the horizon and expected order value, per row.
+
+    Unsupervised on history: only features (facts on or before the as-of date) go in, so these
+    are as point-in-time as the features themselves. Each date's fit starts from the previous.
+    """
+    _require(frame, RFM_COLUMNS + ["as_of_date", "avg_purchase_value_usd"], "BTYD inputs")
+    out = pd.DataFrame(index=frame.index, columns=BTYD_FEATURES, dtype=float)
+    bg_start, gg_start = (1.0, 1.0, 1.0, 1.0), (1.0, 1.0, 1.0)
+    for _, idx in sorted(frame.groupby("as_of_date").indices.items()):
+        part = frame.iloc[idx]
+        x = part["frequency"].to_numpy(float)
+        t_x = part["recency_days"].to_numpy(float) / 7
+        t = part["tenure_days"].to_numpy(float) / 7
+        bg = btyd.fit_bg_nbd(x, t_x, t, initial=bg_start)
+        bg_start = (bg.r, bg.alpha, bg.a, bg.b)
+        monetary = part["monetary_value_usd"].to_numpy(float)
+        try:
+            gg = btyd.fit_gamma_gamma(x, monetary, initial=gg_start)
+            gg_start = (gg.p, gg.q, gg.gamma)
+            spend = gg.expected_order_value(x, monetary)
+        except ValueError:  # no repeat buyers yet at this date
+            spend = np.full(len(part), part["avg_purchase_value_usd"].mean())
+        out.iloc[idx] = np.column_stack(
+            [bg.p_alive(x, t_x, t), bg.expected_purchases(horizon_days / 7, x, t_x, t), spend]
+        )
+    return out.astype(float)
+
+
+def bg_nbd_gamma_gamma_predict(frame: pd.DataFrame, horizon_days: int) -> np.ndarray:
+    """The BG/NBD + Gamma-Gamma baseline: expected purchases x expected order value."""
+    if set(BTYD_FEATURES) <= set(frame.columns):
+        btyd_frame = frame[BTYD_FEATURES]
+    else:
+        btyd_frame = btyd_features(frame, horizon_days)
+    values = btyd_frame["btyd_expected_purchases"] * btyd_frame["btyd_expected_order_value_usd"]
+    return np.maximum(values.to_numpy(float), 0.0)
+
+
+@dataclass
+class TrainResult:
+    model: ClvModel
+    baselines: Baselines
+    validation_rmse: dict[str, float]
+    best_iteration: int
+    test: pd.DataFrame  # the test rows with every model's prediction as pred_<name>
+    prediction_columns: list[str]
+
+
+def _xgb_params(config: dict, objective: str) -> dict:
+    p = config["xgboost"]
+    params = {
+        "eta": p["learning_rate"],
+        "max_depth": p["max_depth"],
+        "min_child_weight": p["min_child_weight"],
+        "subsample": p["subsample"],
+        "colsample_bytree": p["colsample_bytree"],
+        "lambda": p["reg_lambda"],
+        "seed": p["seed"],
+        "nthread": 2,
+        "tree_method": "hist",
+    }
+    if objective == LOG_OBJECTIVE:
+        params["objective"] = "reg:squarederror"
+    else:
+        params["objective"] = objective
+    if objective == "reg:tweedie":
+        params["tweedie_variance_power"] = p["tweedie_variance_power"]
+    return params
+
+
+def _target(y: np.ndarray, objective: str) -> np.ndarray:
+    return np.log1p(y) if objective == LOG_OBJECTIVE else y
+
+
+def _fit_regressor(config, objective, x_train, y_train, x_valid=None, y_valid=None, rounds=None):
+    dtrain = xgb.DMatrix(x_train, label=_target(y_train, objective))
+    evals, kwargs = [], {}
+    if x_valid is not None:
+        dvalid = xgb.DMatrix(x_valid, label=_target(y_valid, objective))
+        evals = [(dvalid, "valid")]
+        kwargs["early_stopping_rounds"] = config["xgboost"]["early_stopping_rounds"]
+    booster = xgb.train(
+        _xgb_params(config, objective),
+        dtrain,
+        num_boost_round=rounds or config["xgboost"]["n_estimators"],
+        evals=evals,
+        verbose_eval=False,
+        **kwargs,
+    )
+    scale = 1.0
+    if objective == LOG_OBJECTIVE:
+        # expm1 of a mean log is a median: rescale so the train total is matched (smearing).
+        fitted = np.expm1(booster.predict(dtrain))
+        scale = float(y_train.sum() / max(fitted.sum(), 1e-9))
+    return booster, scale
+
+
+def train_models(
+    frame: pd.DataFrame, spec: FeatureSpec, config: dict, horizon_days: int, progress=lambda message: None
+) -> TrainResult:
+    """Select the objective on valid, refit on train + valid, score test for every model."""
+    label, active = config["labels"]["revenue"], config["labels"]["active"]
+    _require(frame, spec.features + ["split", "as_of_date", label, active], "fct_clv_training_examples")
+    for needed in (label, active):
+        if needed not in spec.labels:
+            raise ValueError(f"fct_clv_training_examples.{needed}: not marked meta.ml_role = label in dbt")
+    frame = frame[frame["split"].isin(["train", "valid", "test"])]
+    progress(f"BTYD features: BG/NBD + Gamma-Gamma fitted at each of {frame['as_of_date'].nunique()} as-of dates")
+    frame = pd.concat([frame, btyd_features(frame, horizon_days)], axis=1)
+    train = frame[frame["split"] == "train"]
+    valid = frame[frame["split"] == "valid"]
+    test = frame[frame["split"] == "test"].copy()
+    for name, part in (("train", train), ("valid", valid), ("test", test)):
+        if part.empty:
+            raise ValueError(
+                f"fct_clv_training_examples has no {name!r} rows: the data must span at least "
+                f"two label horizons plus the training window (see docs/decisions/0003)"
+            )
+    encoder = Encoder.fit(train, spec)
+    x_train, x_valid = encoder.transform(train), encoder.transform(valid)
+    y_train, y_valid = train[label].to_numpy(float), valid[label].to_numpy(float)
+
+    validation, fits = {}, {}
+    for objective in config["xgboost"]["objectives"]:
+        progress(f"objective {objective}: fitting on {len(train):,} train rows, validating on {len(valid):,}")
+        booster, scale = _fit_regressor(config, objective, x_train, y_train, x_valid, y_valid)
+        pred = booster.predict(xgb.DMatrix(x_valid), iteration_range=(0, booster.best_iteration + 1))
+        pred = np.expm1(pred) * scale if objective == LOG_OBJECTIVE else pred
+        validation[objective] = rmse(y_valid, np.maximum(pred, 0))
+        fits[objective] = booster.best_iteration + 1
+    best = min(validation, key=validation.get)
+    progress(f"best objective on valid: {best} (RMSE {validation[best]:.2f}); refitting on train + valid")
+
+    both = pd.concat([train, valid])
+    x_both, y_both = encoder.transform(both), both[label].to_numpy(float)
+    regressor, scale = _fit_regressor(config, best, x_both, y_both, rounds=fits[best])
+    churned = (~both[active].astype(bool)).to_numpy(dtype=float)
+    c = config["churn"]
+    churn = xgb.train(
+        {
+            "objective": "binary:logistic",
+            "eta": c["learning_rate"],
+            "max_depth": c["max_depth"],
+            "nthread": 2,
+            "seed": config["xgboost"]["seed"],
+            "tree_method": "hist",
+            "eval_metric": "logloss",
+        },
+        xgb.DMatrix(x_both, label=churned),
+        num_boost_round=c["n_estimators"],
+    )
+    model = ClvModel(encoder, regressor, churn, best, scale, horizon_days)
+
+    progress("baselines: company average, heuristic, linear RFM, BG/NBD + Gamma-Gamma")
+    baselines = Baselines.fit(both, label, active, horizon_days)
+    test["pred_xgboost"] = model.predict_revenue(test)
+    test["pred_churn_probability"] = model.predict_churn(test)
+    columns = ["pred_xgboost"]
+    for name, values in baselines.predict(test).items():
+        test[f"pred_{name}"] = values
+        columns.append(f"pred_{name}")
+    return TrainResult(model, baselines, validation, fits[best], test, columns)

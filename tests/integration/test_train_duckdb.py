@@ -1,0 +1,73 @@
+"""`clv-jobs train` end to end on the DuckDB build: MLflow run with lineage tags, registered
+version, gate decision landed in the lake, model card; a model that loses is not promoted."""
+
+from __future__ import annotations
+
+import shutil
+
+import mlflow
+import pandas as pd
+import pytest
+from mlflow.tracking import MlflowClient
+
+from clv_jobs import jobs, registry, train
+from clv_jobs.settings import Settings
+from conftest import PROJECT_DIR
+
+
+@pytest.fixture()
+def settings(tmp_path, duckdb_build, synthetic_lake, monkeypatch):
+    path, result = duckdb_build
+    assert result.returncode == 0, result.output[-3000:]
+    lake = tmp_path / "lake"
+    shutil.copytree(synthetic_lake, lake)
+    monkeypatch.setenv("CLV_MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
+    monkeypatch.chdir(tmp_path)  # MLflow's default artifact root is relative to the working directory
+    return Settings(
+        lake_dir=lake,
+        duckdb_path=path,
+        dbt_target="ci",
+        dbt_project_dir=PROJECT_DIR,
+        dbt_target_path=path.parent / "target",
+        pg_dsn="",
+        reports_dir=tmp_path / "reports",
+    )
+
+
+def test_train_logs_registers_and_decides(settings):
+    outcome = jobs.run_train(settings)
+    models = set(outcome.metrics["model"])
+    assert {"xgboost", "company_average", "heuristic", "linear_rfm", "bgnbd_gamma_gamma", "oracle"} <= models
+    run = MlflowClient().get_run(outcome.run_id)
+    for tag in ("git_commit", "dbt_manifest_hash", "training_data_fingerprint", "test_as_of_date"):
+        assert run.data.tags[tag]
+    assert run.data.metrics["xgboost__normalized_gini"] == pytest.approx(
+        outcome.metrics.set_index("model").loc["xgboost", "normalized_gini"]
+    )
+    assert outcome.model_version == "1"
+    client = MlflowClient()
+    if outcome.decision == "champion":
+        assert client.get_model_version_by_alias(registry.MODEL_NAME, "champion").version == "1"
+    else:
+        assert outcome.decision == "rejected" and outcome.reasons
+    decisions = pd.read_parquet(settings.lake_dir / "ml" / "decisions")
+    assert decisions["action"].tolist() == [outcome.decision]
+    evaluations = pd.read_parquet(settings.lake_dir / "ml" / "evaluations")
+    assert set(evaluations["model_name"]) >= models
+    assert {"all", "country", "acquisition_channel"} <= set(evaluations["slice_name"])
+    card = (outcome.report_dir / "model_card.md").read_text()
+    assert "## Intended use" in card and "bgnbd_gamma_gamma" in card
+    assert (outcome.report_dir / "lorenz.png").stat().st_size > 0
+
+
+def test_a_model_that_loses_is_not_promoted(settings, monkeypatch):
+    config = train.load_model_config()
+    config["gates"]["min_normalized_gini"] = 0.999  # no model reaches it
+    monkeypatch.setattr(jobs, "load_model_config", lambda: config)
+    outcome = jobs.run_train(settings)
+    assert outcome.decision == "rejected"
+    assert any("normalized Gini" in reason for reason in outcome.reasons)
+    mlflow.set_tracking_uri(registry.tracking_uri())
+    with pytest.raises(mlflow.exceptions.MlflowException):
+        MlflowClient().get_model_version_by_alias(registry.MODEL_NAME, "champion")
+    assert jobs.load_champion() is None
