@@ -163,8 +163,9 @@ def run_train(settings: Settings, as_of_date: date | None = None, progress=lambd
         )
         mlflow.log_dict(config, "conf/model.json")
         mlflow.log_dict({"features": spec.features, "categorical": spec.categorical}, "features.json")
-        for objective, value in result.validation_rmse.items():
-            mlflow.log_metric(f"valid_rmse__{objective.replace(':', '_')}", value)
+        for objective, values in result.validation.items():
+            for metric, value in values.items():
+                mlflow.log_metric(f"valid_{metric}__{objective.replace(':', '_')}", value)
         for row in metrics.to_dict("records"):
             for key, value in row.items():
                 if key != "model":

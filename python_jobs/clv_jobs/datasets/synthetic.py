@@ -44,7 +44,10 @@ class ShopParams:
 
     start: date = date(2021, 1, 1)
     end: date = date(2024, 12, 31)  # last day with data, inclusive
-    clickstream_start: date = date(2023, 1, 1)
+    clickstream_start: date = date(2021, 1, 1)
+    web_order_share: float = 0.6  # the rest are phone or in-store orders, with no session
+    browse_rate_per_purchase: float = 1.0  # background sessions per expected purchase, while alive
+    anonymous_session_share: float = 0.1
     # Pareto/NBD heterogeneity: purchase rate per year ~ Gamma(r, scale), dropout rate ~ Gamma(s, scale).
     purchase_rate_shape: float = 0.9
     purchase_rate_mean: float = 5.0
@@ -495,21 +498,26 @@ def _crm(rng, params, ids, channels, countries, acquisition_day, order_customer,
 def _clickstream(
     rng, params, id_array, order_customer, order_day, purchase_rate, acquisition_day, active_end, buys
 ) -> pa.Table:
-    """Sessions before and at each order, background browsing while alive, anonymous traffic."""
+    """Sessions before and at each web order, background browsing while alive, anonymous traffic.
+
+    Browsing stops when a customer drops out, so recent sessions tell an observer that a customer
+    is still alive: information that purchase history alone (what BTYD models see) lacks.
+    """
     start = (params.clickstream_start - params.start).days
     n_days = params.n_days
-    known = (order_customer >= 0) & (order_day >= start)
+    web = rng.random(order_customer.size) < params.web_order_share
+    known = (order_customer >= 0) & (order_day >= start) & web
     oc, od = order_customer[known], order_day[known]
     # The checkout session ends at the order; a few research sessions in the two weeks before.
-    n_before = rng.poisson(0.5, oc.size)
+    n_before = rng.poisson(0.3, oc.size)
     before_customer = np.repeat(oc, n_before)
     before_day = np.repeat(od, n_before) - rng.uniform(0.2, 14, before_customer.size)
     # Background browsing at a rate tied to the purchase rate, while the customer is alive.
     window = np.maximum(np.minimum(active_end, n_days) - np.maximum(acquisition_day, start), 0)
-    n_bg = rng.poisson(0.3 * purchase_rate * window / DAYS_PER_YEAR * buys)
+    n_bg = rng.poisson(params.browse_rate_per_purchase * purchase_rate * window / DAYS_PER_YEAR * buys)
     bg_customer = np.repeat(np.arange(len(id_array)), n_bg)
     bg_day = np.maximum(acquisition_day[bg_customer], start) + rng.random(bg_customer.size) * window[bg_customer]
-    n_anon = int(0.25 * (oc.size + before_customer.size + bg_customer.size))
+    n_anon = int(params.anonymous_session_share * (oc.size + before_customer.size + bg_customer.size))
     anon_day = rng.uniform(start, n_days, n_anon)
 
     s_customer = np.concatenate([oc, before_customer, bg_customer, np.full(n_anon, -1)])
