@@ -8,6 +8,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 CUSTOMERS ?= 20000
 SEED ?= 42
+# The demo shop's last day of data: the as-of date the demo scores.
+AS_OF ?= 2024-12-31
 
 export CLV_LAKE_DIR ?= lake
 export CLV_DUCKDB_PATH ?= clv.duckdb
@@ -26,10 +28,14 @@ $(BIN)/.installed: pyproject.toml uv.lock packages.yml
 
 setup: $(BIN)/.installed ## Create .venv with the locked dependencies and install dbt packages
 
-demo: setup ## Generate a shop (CUSTOMERS=20000), build and test the warehouse on DuckDB, print a summary
+demo: setup ## The whole loop on DuckDB: generate (CUSTOMERS=20000) -> dbt build -> train -> score -> ML marts -> summary
 	$(BIN)/clv-jobs generate --customers $(CUSTOMERS) --seed $(SEED)
 	$(BIN)/dbt build
-	$(BIN)/clv-jobs summary
+	cp target/run_results.json target/run_results_warehouse.json
+	$(BIN)/clv-jobs train
+	$(BIN)/clv-jobs score --as-of-date $(AS_OF)
+	$(BIN)/dbt build --selector ml_marts
+	$(BIN)/clv-jobs summary --run-results target/run_results_warehouse.json --run-results target/run_results.json
 
 lint: setup ## ruff on the Python code, sqlfluff (dbt templater) on the models and singular tests
 	$(BIN)/ruff check python_jobs tests
@@ -49,4 +55,4 @@ bench: setup ## Benchmark generate + dbt build at 100k and 1M customers (prints 
 	$(BIN)/clv-jobs bench features --customers 100000 --customers 1000000
 
 clean: ## Remove generated data, DuckDB files and dbt artefacts (keeps .venv)
-	rm -rf lake clv.duckdb target logs dbt_packages .bench
+	rm -rf lake clv.duckdb target logs dbt_packages .bench reports mlflow.db mlruns mlartifacts

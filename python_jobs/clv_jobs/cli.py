@@ -145,10 +145,25 @@ def train(
 
 
 @app.command()
+def score(
+    as_of_date: Annotated[str, typer.Option(help="Score customers as of this month end (YYYY-MM-DD).")],
+) -> None:
+    """Score every customer at the as-of date with the champion; write lake/ml/scores/as_of_date=D/."""
+    from clv_jobs import jobs
+
+    outcome = jobs.run_score(load_settings(), _parse_date(as_of_date), progress=_progress)
+    typer.echo(
+        f"scored {outcome.rows:,} customers at {outcome.as_of_date} with model version "
+        f"{outcome.model_version} -> {outcome.partition}"
+    )
+    typer.echo("by tier: " + ", ".join(f"{tier} {n:,}" for tier, n in sorted(outcome.tiers.items())))
+
+
+@app.command()
 def summary(
-    run_results: Annotated[Path, typer.Option(help="dbt's run_results.json of the last build.")] = Path(
-        "target/run_results.json"
-    ),
+    run_results: Annotated[
+        list[Path], typer.Option(help="dbt run_results.json file(s) whose tests to count; repeat the option.")
+    ] = [Path("target/run_results.json")],  # noqa: B006 (typer reads the default; it is never mutated)
 ) -> None:
     """Print what the last build produced: customers, lines, feature rows, splits, rules, tests."""
     import json
@@ -167,8 +182,25 @@ def summary(
             f"    {rule['source_table'] + '.' + rule['rule_name']:<52} {rule['rule_action']:<22} "
             f"{rule['rows_affected']:>10,} / {rule['rows_in']:,}"
         )
-    if run_results.exists():
-        results = json.loads(run_results.read_text())["results"]
+    ml = warehouse.ml_summary(settings)
+    if ml is not None and ml["tiers"]:
+        first = ml["tiers"][0]
+        typer.echo(f"  scores at {first['as_of_date']} (model version {first['model_version']}), by value tier:")
+        order = {"platinum": 0, "gold": 1, "silver": 2, "bronze": 3}
+        for row in sorted(ml["tiers"], key=lambda r: order.get(r["value_tier"], 9)):
+            typer.echo(
+                f"    {row['value_tier']:<10} {int(row['customers']):>8,} customers, mean predicted 12m value "
+                f"${row['predicted_clv_12m_mean']:>9,.2f}, mean churn probability {row['churn_probability_mean']:.2f}"
+            )
+        for row in ml["decisions"]:
+            typer.echo(f"  registry: version {row['model_version']} -> {row['decision']} ({row['reasons']})")
+        reports = sorted(settings.reports_dir.glob("model-*/model_card.md"))
+        if reports:
+            typer.echo(f"  model card: {reports[-1]}  (champion vs baselines table inside)")
+        typer.echo("  MLflow UI: .venv/bin/mlflow ui --backend-store-uri sqlite:///mlflow.db")
+    existing = [path for path in run_results if path.exists()]
+    if existing:
+        results = [r for path in existing for r in json.loads(path.read_text())["results"]]
         statuses: dict[str, int] = {}
         for result in results:
             if result["unique_id"].startswith(("test.", "unit_test.")):

@@ -22,7 +22,7 @@ from clv_jobs.features import feature_spec_from_manifest
 from clv_jobs.settings import Settings
 from clv_jobs.train import ClvModel, load_model_config, train_models
 
-__all__ = ["TrainOutcome", "run_train", "load_champion", "ClvPyfunc", "read_mart"]
+__all__ = ["TrainOutcome", "ScoreOutcome", "run_train", "run_score", "load_champion", "ClvPyfunc", "read_mart"]
 
 SLICES = ["country", "acquisition_channel"]
 
@@ -276,3 +276,36 @@ def _land_decision(lake_dir, run_id, version, action, reasons, metrics, test_as_
         }
     )
     lake.replace_partition(table, Path(lake_dir) / "ml" / "decisions" / f"decision_id={run_id}-{action}")
+
+
+@dataclass
+class ScoreOutcome:
+    as_of_date: date
+    model_version: str
+    rows: int
+    partition: Path
+    tiers: dict[str, int]
+
+
+def run_score(settings: Settings, as_of_date: date, progress=lambda m: None) -> ScoreOutcome:
+    """Score every customer in fct_customer_features at `as_of_date` with the champion and
+    replace the lake partition `ml/scores/as_of_date=D/` atomically."""
+    from clv_jobs import score
+
+    champion = load_champion()
+    if champion is None:
+        raise ValueError(f"no champion in the registry ({registry.tracking_uri()}): run `clv-jobs train` first")
+    version, model = champion
+    progress(f"reading fct_customer_features at {as_of_date} (one query)")
+    features = read_mart(
+        settings, f"(select * from marts.fct_customer_features where as_of_date = '{as_of_date}') as f"
+    )
+    if features.empty:
+        raise ValueError(f"fct_customer_features has no rows at {as_of_date}: as-of dates are month ends of the spine")
+    features["as_of_date"] = pd.to_datetime(features["as_of_date"])
+    progress(f"scoring {len(features):,} customers with model version {version}")
+    tiers = score.load_tiers(settings.dbt_project_dir / "seeds" / "clv_value_tiers.csv")
+    table = score.score_frame(model, version, features, tiers, registry.now_utc())
+    partition = lake.replace_partition(table, Path(settings.lake_dir) / "ml" / "scores" / f"as_of_date={as_of_date}")
+    counts = pd.Series(table.column("value_tier").to_numpy(zero_copy_only=False)).value_counts().to_dict()
+    return ScoreOutcome(as_of_date, version, len(table), partition, counts)

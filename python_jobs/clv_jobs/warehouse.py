@@ -127,3 +127,32 @@ def build_summary(settings) -> dict:
     for rule in rules:
         rule["rows_in"], rule["rows_affected"] = int(rule["rows_in"]), int(rule["rows_affected"])
     return {"tables": tables, "splits": {row["split"]: int(row["n"]) for row in splits}, "rules": rules}
+
+
+def ml_summary(settings) -> dict | None:
+    """Scores by tier at the latest scored as-of date and the registry decisions, when the ML
+    marts exist; None before the first `dbt build --selector ml_marts`."""
+    try:
+        tiers = read_relation(
+            "(select as_of_date, model_version, value_tier, customers, predicted_clv_12m_mean, churn_probability_mean"
+            " from marts.rpt_clv_segments where as_of_date = (select max(as_of_date) from marts.rpt_clv_segments))"
+            " as s",
+            settings.dbt_target,
+            settings.duckdb_path,
+            settings.pg_dsn,
+        ).to_pylist()
+        decisions = read_relation(
+            "(select model_version, decision, reasons from marts.fct_model_decisions order by decided_at) as d",
+            settings.dbt_target,
+            settings.duckdb_path,
+            settings.pg_dsn,
+        ).to_pylist()
+    except _missing_table_errors():
+        return None
+    return {"tiers": tiers, "decisions": decisions}
+
+
+def _missing_table_errors() -> tuple[type[Exception], ...]:
+    import psycopg2.errors
+
+    return (duckdb.CatalogException, psycopg2.errors.UndefinedTable)

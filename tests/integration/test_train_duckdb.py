@@ -71,3 +71,40 @@ def test_a_model_that_loses_is_not_promoted(settings, monkeypatch):
     with pytest.raises(mlflow.exceptions.MlflowException):
         MlflowClient().get_model_version_by_alias(registry.MODEL_NAME, "champion")
     assert jobs.load_champion() is None
+
+
+def test_score_without_a_champion_fails_clearly(settings):
+    with pytest.raises(ValueError, match="no champion in the registry"):
+        jobs.run_score(settings, pd.Timestamp("2024-12-31").date())
+
+
+def test_train_score_publish_is_idempotent(settings, monkeypatch):
+    """Champion -> score the same as-of date twice -> dbt publishes identical score marts."""
+    import duckdb
+
+    from conftest import run_dbt
+
+    config = train.load_model_config()
+    config["gates"].update(min_normalized_gini=0.0, must_beat_every_baseline=[], min_disparate_impact_ratio=0.0)
+    monkeypatch.setattr(jobs, "load_model_config", lambda: config)
+    assert jobs.run_train(settings).decision == "champion"
+
+    as_of = pd.Timestamp("2024-12-31").date()
+    env = {"CLV_DBT_TARGET": "ci", "CLV_LAKE_DIR": str(settings.lake_dir), "CLV_DUCKDB_PATH": str(settings.duckdb_path)}
+    query = "select * exclude (scored_at) from marts.fct_clv_scores order by customer_id, as_of_date, model_version"
+    snapshots = []
+    for _ in range(2):
+        outcome = jobs.run_score(settings, as_of)
+        result = run_dbt(["build", "--selector", "ml_marts"], env, settings.reports_dir.parent / "dbt_ml")
+        assert result.returncode == 0, result.output[-4000:]
+        with duckdb.connect(str(settings.duckdb_path), read_only=True) as con:
+            snapshots.append(con.sql(query).df())
+            features = con.execute(
+                f"select count(*) from marts.fct_customer_features where as_of_date = '{as_of}'"
+            ).fetchall()[0][0]
+    assert outcome.rows == features == len(snapshots[0])
+    pd.testing.assert_frame_equal(snapshots[0], snapshots[1])
+    scores = snapshots[0]
+    assert (scores["predicted_clv_12m"] >= 0).all() and scores["churn_probability"].between(0, 1).all()
+    assert set(scores["value_tier"]) == {"platinum", "gold", "silver", "bronze"}
+    assert scores["reason_1"].notna().all()

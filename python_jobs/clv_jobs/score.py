@@ -1,0 +1,96 @@
+"""Batch scoring: every customer with features at an as-of date, scored by the champion.
+
+Pure functions over a features frame; `jobs.run_score` does the reading and the lake write.
+"""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from clv_jobs.train import ClvModel
+
+__all__ = ["load_tiers", "assign_tiers", "top_reasons", "score_frame", "SCORE_SCHEMA"]
+
+SCORE_SCHEMA = pa.schema(
+    [
+        ("customer_id", pa.string()),
+        ("model_version", pa.string()),
+        ("value_tier", pa.string()),
+        ("reason_1", pa.string()),
+        ("reason_2", pa.string()),
+        ("reason_3", pa.string()),
+        ("predicted_clv_12m", pa.float64()),
+        ("churn_probability", pa.float64()),
+        ("clv_percentile", pa.float64()),
+        ("reason_1_impact", pa.float64()),
+        ("reason_2_impact", pa.float64()),
+        ("reason_3_impact", pa.float64()),
+        ("scored_at", pa.timestamp("us")),
+    ]
+)
+
+
+def load_tiers(seed_path: Path) -> list[tuple[str, float]]:
+    """(tier, minimum percentile) from the dbt seed, highest threshold first."""
+    with open(seed_path) as fh:
+        rows = [(row["value_tier"], float(row["min_percentile"])) for row in csv.DictReader(fh)]
+    if not rows or min(t for _, t in rows) != 0.0:
+        raise ValueError(f"{seed_path}: tiers must cover every customer (one tier with min_percentile 0)")
+    return sorted(rows, key=lambda row: -row[1])
+
+
+def assign_tiers(percentile: np.ndarray, tiers: list[tuple[str, float]]) -> np.ndarray:
+    thresholds = np.array([t for _, t in tiers])
+    names = np.array([n for n, _ in tiers])
+    # first tier (highest threshold first) whose minimum the percentile reaches
+    return names[np.argmax(percentile[:, None] >= thresholds[None, :], axis=1)]
+
+
+def top_reasons(contributions: np.ndarray, feature_names: list[str], k: int = 3) -> tuple[np.ndarray, np.ndarray]:
+    """Per row, the `k` features (one-hot columns summed back to their categorical) with the
+    largest absolute contribution, and those contributions (model output scale)."""
+    groups = [name.split("=", 1)[0] for name in feature_names]
+    unique = list(dict.fromkeys(groups))
+    membership = np.zeros((len(feature_names), len(unique)), dtype=np.float32)
+    membership[np.arange(len(feature_names)), [unique.index(g) for g in groups]] = 1.0
+    grouped = contributions[:, :-1] @ membership  # drop the bias column
+    top = np.argsort(-np.abs(grouped), axis=1, kind="stable")[:, :k]
+    names = np.array(unique)[top]
+    impacts = np.take_along_axis(grouped, top, axis=1)
+    return names, impacts
+
+
+def score_frame(
+    model: ClvModel, version: str, features: pd.DataFrame, tiers: list[tuple[str, float]], scored_at
+) -> pa.Table:
+    """Predictions, churn probability, percentile, tier and top-3 reasons for every row."""
+    if features.empty:
+        raise ValueError("no customers to score")
+    predicted = model.predict_revenue(features)
+    churn = np.clip(model.predict_churn(features), 0.0, 1.0)
+    percentile = pd.Series(predicted).rank(pct=True, method="max").to_numpy()
+    names, impacts = top_reasons(model.contributions(features), model.encoder.feature_names)
+    n = len(features)
+    return pa.table(
+        {
+            "customer_id": pa.array(features["customer_id"].astype(str).to_numpy()),
+            "model_version": pa.array(np.full(n, str(version))),
+            "value_tier": pa.array(assign_tiers(percentile, tiers)),
+            "reason_1": pa.array(names[:, 0]),
+            "reason_2": pa.array(names[:, 1]),
+            "reason_3": pa.array(names[:, 2]),
+            "predicted_clv_12m": pa.array(predicted),
+            "churn_probability": pa.array(churn),
+            "clv_percentile": pa.array(percentile),
+            "reason_1_impact": pa.array(impacts[:, 0].astype(float)),
+            "reason_2_impact": pa.array(impacts[:, 1].astype(float)),
+            "reason_3_impact": pa.array(impacts[:, 2].astype(float)),
+            "scored_at": pa.array(np.full(n, np.datetime64(scored_at, "us")), pa.timestamp("us")),
+        },
+        schema=SCORE_SCHEMA,
+    )
