@@ -103,11 +103,13 @@ class ClvModel:
     scale: float  # multiplies the log-target model's predictions so train totals match
     horizon_days: int
 
-    def dmatrix(self, frame: pd.DataFrame) -> xgb.DMatrix:
-        """The model's input; BTYD features are fitted on `frame` when it lacks them."""
+    def dmatrix(self, frame: pd.DataFrame, with_margin: bool = True) -> xgb.DMatrix:
+        """The model's input; BTYD features are fitted on `frame` when it lacks them. The BTYD
+        base margin belongs to the revenue model only (`with_margin=False` for the churn head)."""
         if not set(BTYD_FEATURES) <= set(frame.columns):
             frame = pd.concat([frame, btyd_features(frame, self.horizon_days)], axis=1)
-        return xgb.DMatrix(self.encoder.transform(frame), base_margin=base_margin(frame, self.objective))
+        margin = base_margin(frame, self.objective) if with_margin else None
+        return xgb.DMatrix(self.encoder.transform(frame), base_margin=margin)
 
     def predict_revenue(self, frame: pd.DataFrame) -> np.ndarray:
         raw = self.regressor.predict(self.dmatrix(frame))
@@ -117,9 +119,7 @@ class ClvModel:
 
     def predict_churn(self, frame: pd.DataFrame) -> np.ndarray:
         """Probability of no purchase in the 180 days after the as-of date."""
-        matrix = self.dmatrix(frame)
-        matrix.set_base_margin([])  # the churn head has no BTYD margin
-        return self.churn.predict(matrix).astype(np.float64)
+        return self.churn.predict(self.dmatrix(frame, with_margin=False)).astype(np.float64)
 
     def contributions(self, frame: pd.DataFrame) -> np.ndarray:
         """XGBoost's own SHAP contributions on the model's output scale (last column: bias)."""

@@ -82,3 +82,27 @@ def test_feature_spec_rejects_unknown_roles(tmp_path):
     path = _manifest(tmp_path, {"x": {"meta": {"ml_role": "feature"}}, "y": {"meta": {"ml_role": "target"}}})
     with pytest.raises(ValueError, match=r"fct_clv_training_examples.y: unknown ml_role 'target'"):
         feature_spec_from_manifest(path)
+
+
+def test_btyd_margin_applies_to_revenue_not_churn():
+    rng = np.random.default_rng(1)
+    frame = pd.DataFrame(
+        {
+            "frequency": rng.integers(0, 5, 100),
+            "country": rng.choice(["FR", "UK"], 100),
+            "btyd_p_alive": rng.random(100),
+            "btyd_expected_purchases": rng.random(100) * 3,
+            "btyd_expected_order_value_usd": 20 + rng.random(100),
+        }
+    )
+    encoder = Encoder.fit(frame, SPEC)
+    x = encoder.transform(frame)
+    churn = xgb.train({"objective": "binary:logistic", "nthread": 1}, xgb.DMatrix(x, label=x[:, 0] > 2), 5)
+    regressor = xgb.train({"objective": "reg:tweedie", "nthread": 1}, xgb.DMatrix(x, label=x[:, 0]), 5)
+    model = ClvModel(encoder, regressor, churn, "btyd_margin:reg:tweedie", 1.0, 365)
+    np.testing.assert_allclose(model.predict_churn(frame), churn.predict(xgb.DMatrix(x)), rtol=1e-6)
+    margin = np.log(frame["btyd_expected_purchases"] * frame["btyd_expected_order_value_usd"]).to_numpy()
+    np.testing.assert_allclose(
+        model.predict_revenue(frame), regressor.predict(xgb.DMatrix(x, base_margin=margin)), rtol=1e-5
+    )
+    assert not np.allclose(model.predict_revenue(frame), regressor.predict(xgb.DMatrix(x)))
