@@ -94,6 +94,8 @@ def run_train(settings: Settings, as_of_date: date | None = None, progress=lambd
     progress("reading fct_clv_training_examples (one query)")
     frame = read_mart(settings, "marts.fct_clv_training_examples")
     frame["as_of_date"] = pd.to_datetime(frame["as_of_date"])
+    # The engine returns rows in no fixed order; row subsampling would then differ run to run.
+    frame = frame.sort_values(["as_of_date", "customer_id"], kind="stable").reset_index(drop=True)
     test_dates = frame.loc[frame["split"] == "test", "as_of_date"].unique()
     if len(test_dates) != 1:
         raise ValueError(f"fct_clv_training_examples: expected one test as-of date, found {len(test_dates)}")
