@@ -160,6 +160,24 @@ def score(
 
 
 @app.command()
+def promote(version: Annotated[str, typer.Argument(help="Registered model version to make champion.")]) -> None:
+    """Move the champion alias to VERSION (recorded as a decision)."""
+    from clv_jobs import jobs
+
+    previous = jobs.run_promote(load_settings(), version)
+    typer.echo(f"champion: version {version} (was {previous})")
+
+
+@app.command()
+def rollback() -> None:
+    """Give the champion alias back to the previous champion (recorded as a decision)."""
+    from clv_jobs import jobs
+
+    version = jobs.run_rollback(load_settings())
+    typer.echo(f"champion: version {version}")
+
+
+@app.command()
 def summary(
     run_results: Annotated[
         list[Path], typer.Option(help="dbt run_results.json file(s) whose tests to count; repeat the option.")

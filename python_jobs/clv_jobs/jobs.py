@@ -22,7 +22,17 @@ from clv_jobs.features import feature_spec_from_manifest
 from clv_jobs.settings import Settings
 from clv_jobs.train import ClvModel, load_model_config, train_models
 
-__all__ = ["TrainOutcome", "ScoreOutcome", "run_train", "run_score", "load_champion", "ClvPyfunc", "read_mart"]
+__all__ = [
+    "TrainOutcome",
+    "ScoreOutcome",
+    "run_train",
+    "run_score",
+    "run_promote",
+    "run_rollback",
+    "load_champion",
+    "ClvPyfunc",
+    "read_mart",
+]
 
 SLICES = ["country", "acquisition_channel"]
 
@@ -277,7 +287,8 @@ def _land_decision(lake_dir, run_id, version, action, reasons, metrics, test_as_
             "decided_at": pa.array([decided_at], pa.timestamp("us")),
         }
     )
-    lake.replace_partition(table, Path(lake_dir) / "ml" / "decisions" / f"decision_id={run_id}-{action}")
+    decision_id = f"{run_id}-{action}-{decided_at:%Y%m%dT%H%M%S%f}"
+    lake.replace_partition(table, Path(lake_dir) / "ml" / "decisions" / f"decision_id={decision_id}")
 
 
 @dataclass
@@ -311,3 +322,52 @@ def run_score(settings: Settings, as_of_date: date, progress=lambda m: None) -> 
     partition = lake.replace_partition(table, Path(settings.lake_dir) / "ml" / "scores" / f"as_of_date={as_of_date}")
     counts = pd.Series(table.column("value_tier").to_numpy(zero_copy_only=False)).value_counts().to_dict()
     return ScoreOutcome(as_of_date, version, len(table), partition, counts)
+
+
+def run_promote(settings: Settings, version: str) -> str:
+    """Make `version` the champion (the previous champion stays registered); returns the old one."""
+    mlflow.set_tracking_uri(registry.tracking_uri())
+    client = MlflowClient()
+    target = client.get_model_version(registry.MODEL_NAME, str(version))  # raises if it does not exist
+    previous = load_champion(client)
+    client.set_registered_model_alias(registry.MODEL_NAME, "champion", str(version))
+    reason = f"promoted by hand; previous champion {previous[0] if previous else 'none'}"
+    _record(settings, target.run_id, str(version), "promoted", reason)
+    return previous[0] if previous else "none"
+
+
+def run_rollback(settings: Settings) -> str:
+    """Give the champion alias back to the champion before the current one (from the decision
+    history in the lake); returns the version now champion."""
+    mlflow.set_tracking_uri(registry.tracking_uri())
+    client = MlflowClient()
+    current = load_champion(client)
+    if current is None:
+        raise ValueError("no champion to roll back")
+    history = _decision_history(settings)
+    crowned = history[history["action"].isin(["champion", "promoted", "rolled_back"])]
+    earlier = [v for v in crowned["model_version"].tolist() if v != current[0]]
+    if not earlier:
+        raise ValueError(f"version {current[0]} is the only champion there has been: nothing to roll back to")
+    version = earlier[-1]
+    target = client.get_model_version(registry.MODEL_NAME, version)
+    client.set_registered_model_alias(registry.MODEL_NAME, "champion", version)
+    _record(settings, target.run_id, version, "rolled_back", f"rolled back from version {current[0]}")
+    return version
+
+
+def _decision_history(settings: Settings) -> pd.DataFrame:
+    path = Path(settings.lake_dir) / "ml" / "decisions"
+    if not path.exists():
+        return pd.DataFrame(columns=["model_version", "action", "decided_at"])
+    return pd.read_parquet(path).sort_values("decided_at", kind="stable")
+
+
+def _record(settings: Settings, run_id: str, version: str, action: str, reason: str) -> None:
+    run = MlflowClient().get_run(run_id)
+    metrics = {
+        "normalized_gini": run.data.metrics.get("xgboost__normalized_gini", float("nan")),
+        "rmse": run.data.metrics.get("xgboost__rmse", float("nan")),
+    }
+    test_as_of = date.fromisoformat(run.data.tags.get("test_as_of_date", "1970-01-01"))
+    _land_decision(settings.lake_dir, run_id, version, action, [reason], metrics, test_as_of)

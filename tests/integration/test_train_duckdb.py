@@ -47,7 +47,7 @@ def test_train_logs_registers_and_decides(settings):
     assert outcome.model_version == "1"
     client = MlflowClient()
     if outcome.decision == "champion":
-        assert client.get_model_version_by_alias(registry.MODEL_NAME, "champion").version == "1"
+        assert str(client.get_model_version_by_alias(registry.MODEL_NAME, "champion").version) == "1"
     else:
         assert outcome.decision == "rejected" and outcome.reasons
     decisions = pd.read_parquet(settings.lake_dir / "ml" / "decisions")
@@ -108,3 +108,24 @@ def test_train_score_publish_is_idempotent(settings, monkeypatch):
     assert (scores["predicted_clv_12m"] >= 0).all() and scores["churn_probability"].between(0, 1).all()
     assert set(scores["value_tier"]) == {"platinum", "gold", "silver", "bronze"}
     assert scores["reason_1"].notna().all()
+
+
+def test_promote_and_rollback_move_the_champion_and_are_recorded(settings, monkeypatch):
+    config = train.load_model_config()
+    config["gates"].update(min_normalized_gini=0.0, must_beat_every_baseline=[], min_disparate_impact_ratio=0.0)
+    monkeypatch.setattr(jobs, "load_model_config", lambda: config)
+    assert jobs.run_train(settings).decision == "champion"
+    assert jobs.run_train(settings).decision == "challenger"  # same data: within the champion tolerance
+    client = MlflowClient()
+    assert str(client.get_model_version_by_alias(registry.MODEL_NAME, "champion").version) == "1"
+
+    assert jobs.run_promote(settings, "2") == "1"
+    assert str(client.get_model_version_by_alias(registry.MODEL_NAME, "champion").version) == "2"
+    assert jobs.run_rollback(settings) == "1"
+    assert str(client.get_model_version_by_alias(registry.MODEL_NAME, "champion").version) == "1"
+
+    history = pd.read_parquet(settings.lake_dir / "ml" / "decisions").sort_values("decided_at")
+    assert history["action"].tolist() == ["champion", "challenger", "promoted", "rolled_back"]
+    assert history["model_version"].tolist() == ["1", "2", "2", "1"]
+    with pytest.raises(mlflow.exceptions.MlflowException):
+        jobs.run_promote(settings, "99")
