@@ -28,6 +28,11 @@ COMPARED = {
 
 @pytest.fixture(scope="module")
 def postgres_build(tmp_path_factory, synthetic_lake, postgres_dsn):
+    # A clean database: a snapshot left by an earlier run would keep its customers as current.
+    import psycopg2
+
+    with psycopg2.connect(postgres_dsn) as conn, conn.cursor() as cur:
+        cur.execute("drop schema if exists seeds, staging, intermediate, marts, quality, snapshots cascade")
     counts = warehouse.load_raw_to_postgres(synthetic_lake, postgres_dsn)
     work = tmp_path_factory.mktemp("dbt_postgres")
     env = {"CLV_DBT_TARGET": "ci_postgres", "CLV_LAKE_DIR": str(synthetic_lake), **pg_env()}
@@ -48,6 +53,13 @@ def test_dbt_build_passes_on_postgres(postgres_build):
     _, result = postgres_build
     assert result.returncode == 0, result.output[-5000:]
     assert "Completed successfully" in result.output
+
+
+def test_dim_customers_holds_exactly_the_landed_crm(postgres_build, postgres_dsn, small_shop):
+    _, result = postgres_build
+    assert result.returncode == 0
+    n = warehouse.postgres_query(postgres_dsn, "select count(*) as n from marts.dim_customers").column("n")[0].as_py()
+    assert n == len(set(small_shop.customers.column("customer_id").to_pylist()))
 
 
 @pytest.mark.parametrize("relation", sorted(COMPARED), ids=lambda r: r.split(".")[1])
