@@ -273,20 +273,11 @@ def _target(y: np.ndarray, objective: str) -> np.ndarray:
     return np.log1p(y) if objective == LOG_OBJECTIVE else y
 
 
-def _fit_regressor(config, objective, train_frame, encoder, label, valid_frame=None, rounds=None):
-    y_train = train_frame[label].to_numpy(float)
-    dtrain = xgb.DMatrix(
-        encoder.transform(train_frame),
-        label=_target(y_train, objective),
-        base_margin=base_margin(train_frame, objective),
-    )
+def _fit_regressor(config, objective, x_train, y_train, m_train, x_valid=None, y_valid=None, m_valid=None, rounds=None):
+    dtrain = xgb.DMatrix(x_train, label=_target(y_train, objective), base_margin=m_train)
     evals, kwargs = [], {}
-    if valid_frame is not None:
-        dvalid = xgb.DMatrix(
-            encoder.transform(valid_frame),
-            label=_target(valid_frame[label].to_numpy(float), objective),
-            base_margin=base_margin(valid_frame, objective),
-        )
+    if x_valid is not None:
+        dvalid = xgb.DMatrix(x_valid, label=_target(y_valid, objective), base_margin=m_valid)
         evals = [(dvalid, "valid")]
         kwargs["early_stopping_rounds"] = config["xgboost"]["early_stopping_rounds"]
     booster = xgb.train(
@@ -327,15 +318,20 @@ def train_models(
                 f"two label horizons plus the training window (see docs/decisions/0003)"
             )
     encoder = Encoder.fit(train, spec)
-    y_valid = valid[label].to_numpy(float)
+    # Each matrix once: every objective and the refit reuse them.
+    x_train, x_valid = encoder.transform(train), encoder.transform(valid)
+    y_train, y_valid = train[label].to_numpy(float), valid[label].to_numpy(float)
 
     validation, fits = {}, {}
     for objective in config["xgboost"]["objectives"]:
         progress(f"objective {objective}: fitting on {len(train):,} train rows, validating on {len(valid):,}")
-        booster, scale = _fit_regressor(config, objective, train, encoder, label, valid)
-        candidate = ClvModel(encoder, booster, booster, objective, scale, horizon_days)
-        dvalid = candidate.dmatrix(valid)
-        pred = booster.predict(dvalid, iteration_range=(0, booster.best_iteration + 1))
+        m_valid = base_margin(valid, objective)
+        booster, scale = _fit_regressor(
+            config, objective, x_train, y_train, base_margin(train, objective), x_valid, y_valid, m_valid
+        )
+        pred = booster.predict(
+            xgb.DMatrix(x_valid, base_margin=m_valid), iteration_range=(0, booster.best_iteration + 1)
+        )
         pred = np.expm1(pred) * scale if objective == LOG_OBJECTIVE else pred
         validation[objective] = {
             "rmse": rmse(y_valid, np.maximum(pred, 0)),
@@ -350,8 +346,10 @@ def train_models(
     )
 
     both = pd.concat([train, valid])
-    x_both = encoder.transform(both)
-    regressor, scale = _fit_regressor(config, best, both, encoder, label, rounds=fits[best])
+    x_both = np.vstack([x_train, x_valid])
+    regressor, scale = _fit_regressor(
+        config, best, x_both, np.r_[y_train, y_valid], base_margin(both, best), rounds=fits[best]
+    )
     churned = (~both[active].astype(bool)).to_numpy(dtype=float)
     c = config["churn"]
     churn = xgb.train(
