@@ -408,7 +408,6 @@ def generate_shop(
         acquisition_day,
         order_customer,
         order_day,
-        buys,
     )
     say(f"CRM rows: {len(customers):,}")
     events = _clickstream(
@@ -445,7 +444,7 @@ def generate_shop(
     return SyntheticShop(params, transactions, customers, events, latent, counts)
 
 
-def _crm(rng, params, ids, channels, countries, acquisition_day, order_customer, order_day, buys) -> pa.Table:
+def _crm(rng, params, ids, channels, countries, acquisition_day, order_customer, order_day) -> pa.Table:
     """CRM rows: one at signup, then one per loyalty change (silver at 3 orders, gold at 8)."""
     n = ids.size
     first_names = np.array(["Olivia", "Noah", "Amelia", "Liam", "Mia", "Lucas", "Emma", "Hugo", "Sofia", "Jack"])
@@ -477,7 +476,6 @@ def _crm(rng, params, ids, channels, countries, acquisition_day, order_customer,
     order = np.lexsort((rc, rd))
     rc, rd, rs = rc[order], rd[order], np.concatenate(row_status)[order]
     signup = np.datetime64(params.start) + np.floor(signup_day[rc]).astype("timedelta64[D]")
-    del buys  # every customer has a CRM row; non-buyers simply never order
     return pa.table(
         {
             "customer_id": pa.array(ids[rc]),
