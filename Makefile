@@ -8,8 +8,11 @@ VENV := .venv
 BIN := $(VENV)/bin
 CUSTOMERS ?= 20000
 SEED ?= 42
-# The demo shop's last day of data: the as-of date the demo scores.
+# The demo shop's last day of data: the as-of date the demo scores and monitors.
 AS_OF ?= 2024-12-31
+# A year earlier (the test as-of date): its 12-month horizon has matured by AS_OF, so the
+# monitor can backtest those scores against what customers then spent.
+PREVIOUS_AS_OF ?= 2023-12-31
 
 export CLV_LAKE_DIR ?= lake
 export CLV_DUCKDB_PATH ?= clv.duckdb
@@ -28,12 +31,14 @@ $(BIN)/.installed: pyproject.toml uv.lock packages.yml
 
 setup: $(BIN)/.installed ## Create .venv with the locked dependencies and install dbt packages
 
-demo: setup ## The whole loop on DuckDB: generate (CUSTOMERS=20000) -> dbt build -> train -> score -> ML marts -> summary
+demo: setup ## The whole loop on DuckDB: generate (CUSTOMERS=20000) -> dbt build -> train -> score -> monitor -> ML marts -> summary
 	$(BIN)/clv-jobs generate --customers $(CUSTOMERS) --seed $(SEED)
 	$(BIN)/dbt build
 	cp target/run_results.json target/run_results_warehouse.json
 	$(BIN)/clv-jobs train
+	$(BIN)/clv-jobs score --as-of-date $(PREVIOUS_AS_OF)
 	$(BIN)/clv-jobs score --as-of-date $(AS_OF)
+	$(BIN)/clv-jobs monitor --as-of-date $(AS_OF)
 	$(BIN)/dbt build --selector ml_marts
 	$(BIN)/clv-jobs summary --run-results target/run_results_warehouse.json --run-results target/run_results.json
 

@@ -160,6 +160,37 @@ def score(
 
 
 @app.command()
+def monitor(
+    as_of_date: Annotated[str, typer.Option(help="The scored as-of date to monitor (YYYY-MM-DD).")],
+    fail_on_retrain: Annotated[
+        bool, typer.Option(help="Exit with code 3 when the decision is to retrain (for schedulers).")
+    ] = False,
+) -> None:
+    """Drift (PSI, KS) of features and scores vs the training baseline, realized backtest of
+    matured scores, retrain decision; lands lake/ml/{drift,backtests,monitor_runs}/as_of_date=D/."""
+    from clv_jobs import jobs
+
+    outcome = jobs.run_monitor(load_settings(), _parse_date(as_of_date), progress=_progress)
+    drift = outcome.drift.sort_values("psi", ascending=False).set_index("feature_name")
+    typer.echo(f"\nDrift at {outcome.as_of_date} against model version {outcome.model_version}'s training baseline:")
+    typer.echo(drift[["feature_kind", "psi", "ks_statistic", "status"]].to_string(float_format=lambda v: f"{v:.3f}"))
+    if outcome.backtests.empty:
+        typer.echo("\nRealized backtest: no scored as-of date has a matured horizon yet.")
+    else:
+        typer.echo("\nRealized backtest (scores vs what customers then spent):")
+        columns = ["model_version", "customers", "rmse", "mae", "normalized_gini", "test_normalized_gini", "bias"]
+        typer.echo(
+            outcome.backtests.set_index("scored_as_of_date")[columns].to_string(float_format=lambda v: f"{v:,.3f}")
+        )
+    verdict = "RETRAIN" if outcome.decision.retrain else "no retrain needed"
+    typer.echo(
+        f"\ndecision: {verdict}" + (f" ({'; '.join(outcome.decision.reasons)})" if outcome.decision.reasons else "")
+    )
+    if fail_on_retrain and outcome.decision.retrain:
+        raise typer.Exit(code=3)
+
+
+@app.command()
 def promote(version: Annotated[str, typer.Argument(help="Registered model version to make champion.")]) -> None:
     """Move the champion alias to VERSION (recorded as a decision)."""
     from clv_jobs import jobs
@@ -201,6 +232,8 @@ def summary(
             f"{rule['rows_affected']:>10,} / {rule['rows_in']:,}"
         )
     ml = warehouse.ml_summary(settings)
+    if ml is not None and ml["evaluations"]:
+        _print_champion_table(ml["champion"], ml["evaluations"])
     if ml is not None and ml["tiers"]:
         first = ml["tiers"][0]
         typer.echo(f"  scores at {first['as_of_date']} (model version {first['model_version']}), by value tier:")
@@ -212,10 +245,28 @@ def summary(
             )
         for row in ml["decisions"]:
             typer.echo(f"  registry: version {row['model_version']} -> {row['decision']} ({row['reasons']})")
+        for row in ml["monitoring"]:
+            typer.echo(
+                f"  drift at {row['as_of_date']} (model version {row['model_version']}): {row['drift_status']} "
+                f"({row['columns_alert']} columns alert, {row['columns_warn']} warn; predictions "
+                f"{row['prediction_drift_status']})"
+            )
+            verdict = "retrain recommended" if row["is_retrain_recommended"] else "no retrain needed"
+            typer.echo(f"  monitor decision: {verdict} ({row['reasons']})")
+        for row in ml["backtests"]:
+            typer.echo(
+                f"  realized backtest of the scores at {row['scored_as_of_date']} (version {row['model_version']}, "
+                f"{int(row['customers']):,} customers): RMSE {row['rmse']:,.1f}, normalized Gini "
+                f"{row['normalized_gini']:.3f} (at training: {row['test_normalized_gini']:.3f})"
+            )
         reports = sorted(settings.reports_dir.glob("model-*/model_card.md"))
         if reports:
             typer.echo(f"  model card: {reports[-1]}  (champion vs baselines table inside)")
         typer.echo("  MLflow UI: .venv/bin/mlflow ui --backend-store-uri sqlite:///mlflow.db")
+        typer.echo(
+            "  tables: marts.fct_clv_scores, marts.dim_customer_clv, marts.rpt_clv_segments, marts.fct_feature_drift,"
+            " marts.fct_model_backtest, marts.fct_monitor_runs, marts.fct_model_decisions"
+        )
     existing = [path for path in run_results if path.exists()]
     if existing:
         results = [r for path in existing for r in json.loads(path.read_text())["results"]]
@@ -226,6 +277,20 @@ def summary(
         typer.echo("  dbt tests: " + ", ".join(f"{n} {status}" for status, n in sorted(statuses.items())))
         if any(status not in {"pass"} for status in statuses):
             raise typer.Exit(code=1)
+
+
+def _print_champion_table(version: str, evaluations: list[dict]) -> None:
+    metrics = ["rmse", "mae", "normalized_gini", "top10_capture", "bias"]
+    values = {(r["model_name"], r["metric_name"]): r["metric_value"] for r in evaluations}
+    models = ["xgboost"] + sorted({r["model_name"] for r in evaluations} - {"xgboost", "oracle"})
+    if ("oracle", "rmse") in values:
+        models.append("oracle")
+    typer.echo(f"  champion (model version {version}) vs baselines on its test as-of date:")
+    typer.echo("    " + f"{'model':<20}" + "".join(f"{m:>17}" for m in metrics))
+    for model in models:
+        label = "xgboost (champion)" if model == "xgboost" else model
+        cells = "".join(f"{values.get((model, m), float('nan')):>17,.3f}" for m in metrics)
+        typer.echo(f"    {label:<20}{cells}")
 
 
 @bench_app.command("features")

@@ -162,16 +162,35 @@ def disparate_impact_ratio(y_pred, slices: pd.Series, min_rows: int = 30) -> flo
     return float(means.min() / means.max())
 
 
-def psi(baseline, current, bins: int = 10, epsilon: float = 1e-4) -> float:
-    """Population stability index of `current` against quantile bins of `baseline`."""
+def quantile_edges(baseline, bins: int = 10) -> np.ndarray:
+    """Interior edges of `bins` quantile bins of `baseline`'s non-null values (ties merge bins)."""
     b = np.asarray(baseline, dtype=float)
-    c = np.asarray(current, dtype=float)
-    b, c = b[~np.isnan(b)], c[~np.isnan(c)]
-    edges = np.unique(np.quantile(b, np.linspace(0, 1, bins + 1)[1:-1]))
-    b_share = np.bincount(np.searchsorted(edges, b, side="right"), minlength=edges.size + 1) / b.size
-    c_share = np.bincount(np.searchsorted(edges, c, side="right"), minlength=edges.size + 1) / c.size
-    b_share, c_share = np.maximum(b_share, epsilon), np.maximum(c_share, epsilon)
-    return float(np.sum((c_share - b_share) * np.log(c_share / b_share)))
+    b = b[~np.isnan(b)]
+    if b.size == 0:
+        return np.empty(0)
+    return np.unique(np.quantile(b, np.linspace(0, 1, bins + 1)[1:-1]))
+
+
+def bin_shares(values, edges: np.ndarray) -> np.ndarray:
+    """Share of `values` in each bin (x <= edge goes left), then a last bin for nulls."""
+    v = np.asarray(values, dtype=float)
+    null = np.isnan(v)
+    counts = np.bincount(np.searchsorted(edges, v[~null], side="left"), minlength=len(edges) + 1)
+    return np.append(counts, null.sum()) / max(v.size, 1)
+
+
+def psi_from_shares(baseline_shares, current_shares, epsilon: float = 1e-4) -> float:
+    """sum((c - b) * ln(c / b)) over bins, shares floored at `epsilon` so empty bins stay finite."""
+    b = np.maximum(np.asarray(baseline_shares, dtype=float), epsilon)
+    c = np.maximum(np.asarray(current_shares, dtype=float), epsilon)
+    return float(np.sum((c - b) * np.log(c / b)))
+
+
+def psi(baseline, current, bins: int = 10, epsilon: float = 1e-4) -> float:
+    """Population stability index of `current` against quantile bins of `baseline` (nulls are
+    a bin of their own)."""
+    edges = quantile_edges(baseline, bins)
+    return psi_from_shares(bin_shares(baseline, edges), bin_shares(current, edges), epsilon)
 
 
 def ks_statistic(baseline, current) -> float:

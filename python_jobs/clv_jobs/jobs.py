@@ -8,6 +8,7 @@ import json
 import shutil
 import subprocess
 import tempfile
+import warnings
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -17,7 +18,7 @@ import pandas as pd
 import pyarrow as pa
 from mlflow.tracking import MlflowClient
 
-from clv_jobs import evaluate, lake, registry, report, warehouse
+from clv_jobs import evaluate, lake, monitor, registry, report, warehouse
 from clv_jobs.features import feature_spec_from_manifest
 from clv_jobs.settings import Settings
 from clv_jobs.train import ClvModel, load_model_config, train_models
@@ -30,11 +31,19 @@ __all__ = [
     "run_promote",
     "run_rollback",
     "load_champion",
+    "load_model_version",
+    "MonitorOutcome",
+    "run_monitor",
     "ClvPyfunc",
     "read_mart",
 ]
 
 SLICES = ["country", "acquisition_channel"]
+
+
+# MLflow warns at class definition that `predict` lacks type hints; its hint-driven input
+# validation is not wanted here (the model validates its own columns).
+warnings.filterwarnings("ignore", message="Add type hints to the `predict` method")
 
 
 class ClvPyfunc(mlflow.pyfunc.PythonModel):
@@ -244,9 +253,18 @@ def load_champion(client: MlflowClient | None = None) -> tuple[str, ClvModel] | 
         version = client.get_model_version_by_alias(registry.MODEL_NAME, "champion")
     except mlflow.exceptions.MlflowException:
         return None
-    local = mlflow.artifacts.download_artifacts(f"models:/{registry.MODEL_NAME}@champion")
-    model_dir = next(Path(local).rglob("clv_model.json")).parent
-    return str(version.version), ClvModel.load(model_dir)
+    return str(version.version), _download_model(f"models:/{registry.MODEL_NAME}/{version.version}")
+
+
+def load_model_version(version: str) -> ClvModel:
+    """A registered version of the model, whatever its alias."""
+    mlflow.set_tracking_uri(registry.tracking_uri())
+    return _download_model(f"models:/{registry.MODEL_NAME}/{version}")
+
+
+def _download_model(uri: str) -> ClvModel:
+    local = mlflow.artifacts.download_artifacts(uri)
+    return ClvModel.load(next(Path(local).rglob("clv_model.json")).parent)
 
 
 def _land_evaluations(lake_dir, run_id, version, test_as_of, metrics, slices, fairness) -> None:
@@ -371,3 +389,181 @@ def _record(settings: Settings, run_id: str, version: str, action: str, reason: 
     }
     test_as_of = date.fromisoformat(run.data.tags.get("test_as_of_date", "1970-01-01"))
     _land_decision(settings.lake_dir, run_id, version, action, [reason], metrics, test_as_of)
+
+
+@dataclass
+class MonitorOutcome:
+    as_of_date: date
+    model_version: str
+    drift: pd.DataFrame
+    backtests: pd.DataFrame
+    decision: monitor.RetrainDecision
+
+
+def _scored_dates(lake_dir: Path) -> list[date]:
+    root = Path(lake_dir) / "ml" / "scores"
+    if not root.exists():
+        return []
+    return sorted(date.fromisoformat(p.name.split("=", 1)[1]) for p in root.glob("as_of_date=*") if p.is_dir())
+
+
+def _test_gini(lake_dir: Path, version: str) -> float:
+    """The model's own normalized Gini on its test as-of date, from the landed evaluations."""
+    path = Path(lake_dir) / "ml" / "evaluations"
+    if not path.exists():
+        return float("nan")
+    rows = pd.read_parquet(path)
+    rows = rows[
+        (rows["model_version"] == version)
+        & (rows["model_name"] == "xgboost")
+        & (rows["slice_name"] == "all")
+        & (rows["metric"] == "normalized_gini")
+    ]
+    return float(rows["value"].iloc[-1]) if len(rows) else float("nan")
+
+
+def run_monitor(settings: Settings, as_of_date: date, progress=lambda m: None) -> MonitorOutcome:
+    """Drift of the features and scores at `as_of_date` against the scoring model's training
+    baseline, the realized backtest of every earlier scored date whose horizon has matured by
+    `as_of_date`, and the retrain decision; each lands in its lake partition (as_of_date=D)."""
+    config = load_model_config()
+    limits = {**config["monitor"], "min_normalized_gini": config["gates"]["min_normalized_gini"]}
+    scores_dir = Path(settings.lake_dir) / "ml" / "scores" / f"as_of_date={as_of_date}"
+    if not scores_dir.exists():
+        raise ValueError(
+            f"no scores at {as_of_date} ({scores_dir}): run `clv-jobs score --as-of-date {as_of_date}` first"
+        )
+    scores = pd.read_parquet(scores_dir)
+    versions = scores["model_version"].unique().tolist()
+    if len(versions) != 1:
+        raise ValueError(f"{scores_dir}: expected one model version, found {versions}")
+    version = str(versions[0])
+    model = load_model_version(version)
+    if model.drift_baseline is None:
+        raise ValueError(
+            f"model version {version} has no drift baseline (trained before monitoring existed): "
+            f"retrain with `clv-jobs train` and score again"
+        )
+    progress(f"reading fct_customer_features at {as_of_date} (one query)")
+    features = read_mart(
+        settings, f"(select * from marts.fct_customer_features where as_of_date = '{as_of_date}') as f"
+    )
+    current = features.merge(scores[["customer_id", *monitor.PREDICTIONS]], on="customer_id", how="left")
+    drift = monitor.drift_table(model.drift_baseline, current, limits["psi_warn"], limits["psi_alert"])
+    progress(
+        f"drift of {len(drift)} columns against model version {version}'s training baseline: "
+        + ", ".join(f"{n} {s}" for s, n in drift["status"].value_counts().items())
+    )
+
+    horizon = model.horizon_days
+    matured = [
+        d
+        for d in _scored_dates(settings.lake_dir)
+        if pd.Timestamp(d) + pd.Timedelta(days=horizon) <= pd.Timestamp(as_of_date)
+    ]
+    backtests = _realized_backtests(settings, matured, horizon, progress)
+    decision = monitor.retrain_decision(drift, backtests, limits)
+
+    monitored_at = registry.now_utc()
+    ml = Path(settings.lake_dir) / "ml"
+    drift_rows = drift.assign(model_version=version, monitored_at=monitored_at)
+    lake.replace_partition(
+        pa.Table.from_pandas(drift_rows, schema=DRIFT_SCHEMA, preserve_index=False),
+        ml / "drift" / f"as_of_date={as_of_date}",
+    )
+    backtest_rows = backtests.assign(monitored_at=monitored_at)
+    lake.replace_partition(
+        pa.Table.from_pandas(backtest_rows, schema=BACKTEST_SCHEMA, preserve_index=False),
+        ml / "backtests" / f"as_of_date={as_of_date}",
+    )
+    status = drift["status"]
+    run = pa.table(
+        {
+            "model_version": [version],
+            "drift_status": [_worst(status)],
+            "prediction_drift_status": [_worst(status[drift["feature_kind"] == "prediction"])],
+            "columns_warn": [int((status == "warn").sum())],
+            "columns_alert": [int((status == "alert").sum())],
+            "backtests": [len(backtests)],
+            "retrain": [decision.retrain],
+            "reasons": ["; ".join(decision.reasons) or "no drift alert, no matured backtest below its limits"],
+            "monitored_at": pa.array([monitored_at], pa.timestamp("us")),
+        }
+    )
+    lake.replace_partition(run, ml / "monitor_runs" / f"as_of_date={as_of_date}")
+    return MonitorOutcome(as_of_date, version, drift, backtests, decision)
+
+
+def _worst(status: pd.Series) -> str:
+    for level in ("alert", "warn"):
+        if (status == level).any():
+            return level
+    return "ok"
+
+
+def _realized_backtests(settings: Settings, dates: list[date], horizon: int, progress) -> pd.DataFrame:
+    """Scores at each date against the revenue customers then realized (inner join; scored
+    customers without a complete label are counted, not hidden)."""
+    rows = []
+    if dates:
+        progress(f"realized backtest of the scores at {', '.join(map(str, dates))} (horizon matured)")
+        in_list = ", ".join(f"'{d}'" for d in dates)
+        labels = read_mart(
+            settings,
+            "(select customer_id, as_of_date, revenue_next_horizon_usd from marts.fct_customer_labels"
+            f" where is_label_complete and as_of_date in ({in_list})) as l",
+        )
+        labels["as_of_date"] = pd.to_datetime(labels["as_of_date"]).dt.date
+    for scored in dates:
+        scores = pd.read_parquet(Path(settings.lake_dir) / "ml" / "scores" / f"as_of_date={scored}")
+        realized = labels[labels["as_of_date"] == scored]
+        joined = scores.merge(realized, on="customer_id", how="inner")
+        for version, part in joined.groupby("model_version"):
+            rows.append(
+                {
+                    "scored_as_of_date": scored,
+                    "model_version": str(version),
+                    "horizon_days": horizon,
+                    **monitor.backtest_metrics(part["predicted_clv_12m"], part["revenue_next_horizon_usd"]),
+                    "customers_unlabelled": int((scores["model_version"] == version).sum() - len(part)),
+                    "test_normalized_gini": _test_gini(settings.lake_dir, str(version)),
+                }
+            )
+    columns = [f.name for f in BACKTEST_SCHEMA if f.name != "monitored_at"]
+    return pd.DataFrame(rows, columns=columns)
+
+
+DRIFT_SCHEMA = pa.schema(
+    [
+        ("model_version", pa.string()),
+        ("feature_name", pa.string()),
+        ("feature_kind", pa.string()),
+        ("status", pa.string()),
+        ("psi", pa.float64()),
+        ("ks_statistic", pa.float64()),
+        ("baseline_null_share", pa.float64()),
+        ("current_null_share", pa.float64()),
+        ("baseline_rows", pa.int64()),
+        ("current_rows", pa.int64()),
+        ("monitored_at", pa.timestamp("us")),
+    ]
+)
+
+BACKTEST_SCHEMA = pa.schema(
+    [
+        ("scored_as_of_date", pa.date32()),
+        ("model_version", pa.string()),
+        ("horizon_days", pa.int64()),
+        ("customers", pa.int64()),
+        ("customers_unlabelled", pa.int64()),
+        ("rmse", pa.float64()),
+        ("mae", pa.float64()),
+        ("normalized_gini", pa.float64()),
+        ("top10_capture", pa.float64()),
+        ("bias", pa.float64()),
+        ("predicted_revenue_usd", pa.float64()),
+        ("actual_revenue_usd", pa.float64()),
+        ("test_normalized_gini", pa.float64()),
+        ("monitored_at", pa.timestamp("us")),
+    ]
+)

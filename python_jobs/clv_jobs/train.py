@@ -19,7 +19,7 @@ import pandas as pd
 import xgboost as xgb
 from sklearn.linear_model import LinearRegression
 
-from clv_jobs import btyd
+from clv_jobs import btyd, monitor
 from clv_jobs.evaluate import normalized_gini, rmse
 from clv_jobs.features import FeatureSpec
 
@@ -102,6 +102,7 @@ class ClvModel:
     objective: str
     scale: float  # multiplies the log-target model's predictions so train totals match
     horizon_days: int
+    drift_baseline: dict | None = None  # training distributions for `clv-jobs monitor`
 
     def dmatrix(self, frame: pd.DataFrame, with_margin: bool = True) -> xgb.DMatrix:
         """The model's input; BTYD features are fitted on `frame` when it lacks them. The BTYD
@@ -137,6 +138,8 @@ class ClvModel:
             "horizon_days": self.horizon_days,
         }
         (directory / "clv_model.json").write_text(json.dumps(meta, indent=2))
+        if self.drift_baseline is not None:
+            (directory / "drift_baseline.json").write_text(json.dumps(self.drift_baseline))
         return directory
 
     @classmethod
@@ -146,6 +149,7 @@ class ClvModel:
         regressor, churn = xgb.Booster(), xgb.Booster()
         regressor.load_model(directory / "regressor.json")
         churn.load_model(directory / "churn.json")
+        baseline_path = directory / "drift_baseline.json"
         return cls(
             Encoder.from_dict(meta["encoder"]),
             regressor,
@@ -153,6 +157,7 @@ class ClvModel:
             meta["objective"],
             float(meta["scale"]),
             int(meta["horizon_days"]),
+            json.loads(baseline_path.read_text()) if baseline_path.exists() else None,
         )
 
 
@@ -366,6 +371,13 @@ def train_models(
         num_boost_round=c["n_estimators"],
     )
     model = ClvModel(encoder, regressor, churn, best, scale, horizon_days)
+    progress("drift baseline: quantile bins of every feature and prediction on train + valid")
+    model.drift_baseline = monitor.drift_baseline(
+        both,
+        spec.numeric,
+        spec.categorical,
+        {name: getattr(model, method)(both) for name, method in monitor.PREDICTIONS.items()},
+    )
 
     progress("baselines: company average, heuristic, linear RFM, BG/NBD + Gamma-Gamma")
     baselines = Baselines.fit(both, label, active, horizon_days)

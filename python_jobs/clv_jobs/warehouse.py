@@ -130,8 +130,9 @@ def build_summary(settings) -> dict:
 
 
 def ml_summary(settings) -> dict | None:
-    """Scores by tier at the latest scored as-of date and the registry decisions, when the ML
-    marts exist; None before the first `dbt build --selector ml_marts`."""
+    """Scores by tier at the latest scored as-of date, the registry decisions, and the latest
+    monitor run and its backtests, when the ML marts exist; None before the first
+    `dbt build --selector ml_marts`."""
     try:
         tiers = read_relation(
             "(select as_of_date, model_version, value_tier, customers, predicted_clv_12m_mean, churn_probability_mean"
@@ -147,9 +148,43 @@ def ml_summary(settings) -> dict | None:
             settings.duckdb_path,
             settings.pg_dsn,
         ).to_pylist()
+        crowned = [r for r in decisions if r["decision"] in ("champion", "promoted", "rolled_back")]
+        evaluations = []
+        if crowned:
+            evaluations = read_relation(
+                "(select model_name, metric_name, metric_value from marts.fct_model_evaluations"
+                f" where slice_name = 'all' and model_version = '{crowned[-1]['model_version']}') as e",
+                settings.dbt_target,
+                settings.duckdb_path,
+                settings.pg_dsn,
+            ).to_pylist()
+        monitoring = read_relation(
+            "(select as_of_date, model_version, drift_status, prediction_drift_status, columns_warn, columns_alert,"
+            " is_retrain_recommended, reasons from marts.fct_monitor_runs"
+            " where as_of_date = (select max(as_of_date) from marts.fct_monitor_runs)) as m",
+            settings.dbt_target,
+            settings.duckdb_path,
+            settings.pg_dsn,
+        ).to_pylist()
+        backtests = read_relation(
+            "(select scored_as_of_date, model_version, customers, rmse, normalized_gini, test_normalized_gini"
+            " from marts.fct_model_backtest"
+            " where monitored_as_of_date = (select max(monitored_as_of_date) from marts.fct_model_backtest)"
+            " order by scored_as_of_date) as b",
+            settings.dbt_target,
+            settings.duckdb_path,
+            settings.pg_dsn,
+        ).to_pylist()
     except _missing_table_errors():
         return None
-    return {"tiers": tiers, "decisions": decisions}
+    return {
+        "tiers": tiers,
+        "decisions": decisions,
+        "champion": crowned[-1]["model_version"] if crowned else None,
+        "evaluations": evaluations,
+        "monitoring": monitoring,
+        "backtests": backtests,
+    }
 
 
 def _missing_table_errors() -> tuple[type[Exception], ...]:

@@ -78,8 +78,9 @@ def test_score_without_a_champion_fails_clearly(settings):
         jobs.run_score(settings, pd.Timestamp("2024-12-31").date())
 
 
-def test_train_score_publish_is_idempotent(settings, monkeypatch):
-    """Champion -> score the same as-of date twice -> dbt publishes identical score marts."""
+def test_train_score_monitor_publish_is_idempotent(settings, monkeypatch):
+    """Champion -> score the test as-of date and the last one -> monitor the last one (drift, and
+    the realized backtest of the test date's scores) -> dbt publishes; twice, identical tables."""
     import duckdb
 
     from conftest import run_dbt
@@ -87,27 +88,59 @@ def test_train_score_publish_is_idempotent(settings, monkeypatch):
     config = train.load_model_config()
     config["gates"].update(min_normalized_gini=0.0, must_beat_every_baseline=[], min_disparate_impact_ratio=0.0)
     monkeypatch.setattr(jobs, "load_model_config", lambda: config)
-    assert jobs.run_train(settings).decision == "champion"
+    trained = jobs.run_train(settings)
+    assert trained.decision == "champion"
 
-    as_of = pd.Timestamp("2024-12-31").date()
+    test_as_of, as_of = pd.Timestamp("2023-12-31").date(), pd.Timestamp("2024-12-31").date()
     env = {"CLV_DBT_TARGET": "ci", "CLV_LAKE_DIR": str(settings.lake_dir), "CLV_DUCKDB_PATH": str(settings.duckdb_path)}
-    query = "select * exclude (scored_at) from marts.fct_clv_scores order by customer_id, as_of_date, model_version"
+    queries = {
+        "scores": "select * exclude (scored_at) from marts.fct_clv_scores order by customer_id, as_of_date",
+        "drift": "select * exclude (monitored_at) from marts.fct_feature_drift order by feature_name",
+        "backtest": "select * exclude (monitored_at) from marts.fct_model_backtest",
+        "runs": "select * exclude (monitored_at) from marts.fct_monitor_runs",
+    }
     snapshots = []
     for _ in range(2):
+        jobs.run_score(settings, test_as_of)
         outcome = jobs.run_score(settings, as_of)
+        monitored = jobs.run_monitor(settings, as_of)
         result = run_dbt(["build", "--selector", "ml_marts"], env, settings.reports_dir.parent / "dbt_ml")
         assert result.returncode == 0, result.output[-4000:]
         with duckdb.connect(str(settings.duckdb_path), read_only=True) as con:
-            snapshots.append(con.sql(query).df())
+            snapshots.append({name: con.sql(query).df() for name, query in queries.items()})
             features = con.execute(
                 f"select count(*) from marts.fct_customer_features where as_of_date = '{as_of}'"
             ).fetchall()[0][0]
-    assert outcome.rows == features == len(snapshots[0])
-    pd.testing.assert_frame_equal(snapshots[0], snapshots[1])
-    scores = snapshots[0]
+    for name in queries:
+        pd.testing.assert_frame_equal(snapshots[0][name], snapshots[1][name])
+    scores = snapshots[0]["scores"]
+    assert outcome.rows == features == (scores["as_of_date"] == pd.Timestamp(as_of)).sum()
     assert (scores["predicted_clv_12m"] >= 0).all() and scores["churn_probability"].between(0, 1).all()
     assert set(scores["value_tier"]) == {"platinum", "gold", "silver", "bronze"}
     assert scores["reason_1"].notna().all()
+
+    # The test date's scores, backtested once its horizon matured, reproduce the training run's
+    # test metrics (to float rounding): scoring and evaluation agree on the same customers and labels.
+    backtest = snapshots[0]["backtest"]
+    assert backtest["scored_as_of_date"].tolist() == [pd.Timestamp(test_as_of)]
+    test_metrics = trained.metrics.set_index("model").loc["xgboost"]
+    row = backtest.iloc[0]
+    assert row["customers_unlabelled"] == 0
+    assert row["rmse"] == pytest.approx(test_metrics["rmse"], rel=1e-6)
+    assert row["normalized_gini"] == pytest.approx(test_metrics["normalized_gini"], rel=1e-6)
+    assert row["test_normalized_gini"] == pytest.approx(test_metrics["normalized_gini"], rel=1e-6)
+
+    drift = snapshots[0]["drift"]
+    assert {"predicted_clv_12m", "churn_probability", "frequency", "country"} <= set(drift["feature_name"])
+    assert (drift["current_rows"] == features).all()
+    runs = snapshots[0]["runs"]
+    assert runs["is_retrain_recommended"].tolist() == [monitored.decision.retrain]
+    assert runs["columns_alert"].tolist() == [(drift["drift_status"] == "alert").sum()]
+
+
+def test_monitor_needs_scores_first(settings):
+    with pytest.raises(ValueError, match="run `clv-jobs score --as-of-date 2024-12-31` first"):
+        jobs.run_monitor(settings, pd.Timestamp("2024-12-31").date())
 
 
 def test_promote_and_rollback_move_the_champion_and_are_recorded(settings, monkeypatch):
