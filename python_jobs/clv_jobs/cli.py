@@ -132,16 +132,49 @@ def train(
     as_of_date: Annotated[
         str | None, typer.Option(help="The test as-of date; must equal the marts' (default: theirs).")
     ] = None,
+    tune: Annotated[
+        bool, typer.Option(help="Search the XGBoost parameters with optuna (on valid) before the refit.")
+    ] = False,
+    tune_trials: Annotated[int, typer.Option(help="Tuning budget: at most this many fits.", min=1)] = 30,
+    tune_timeout: Annotated[float, typer.Option(help="Tuning budget: at most this many seconds.", min=1)] = 600,
 ) -> None:
     """Train XGBoost + churn head against the baselines, evaluate, log to MLflow, register with gates."""
     from clv_jobs import jobs
+    from clv_jobs.train import TuneBudget
 
-    outcome = jobs.run_train(load_settings(), _parse_date(as_of_date) if as_of_date else None, progress=_progress)
+    outcome = jobs.run_train(
+        load_settings(),
+        _parse_date(as_of_date) if as_of_date else None,
+        progress=_progress,
+        tune=TuneBudget(tune_trials, tune_timeout) if tune else None,
+    )
     table = outcome.metrics.set_index("model")
     typer.echo(f"\nTest metrics (MLflow run {outcome.run_id}, model version {outcome.model_version}):")
     typer.echo(table.to_string(float_format=lambda v: f"{v:,.3f}"))
     typer.echo(f"\ndecision: {outcome.decision}" + (f" ({'; '.join(outcome.reasons)})" if outcome.reasons else ""))
     typer.echo(f"report and model card: {outcome.report_dir}")
+
+
+@app.command("evaluate")
+def evaluate_command(
+    model_version: Annotated[
+        str | None, typer.Option(help="Registered version to evaluate (default: the champion).")
+    ] = None,
+) -> None:
+    """Evaluate a registered model on the marts' test as-of date beside every baseline (train
+    does this for its own candidate); log to MLflow, land the evaluations in the lake."""
+    from clv_jobs import jobs
+
+    outcome = jobs.run_evaluate(load_settings(), model_version, progress=_progress)
+    table = outcome.metrics.set_index("model")
+    typer.echo(
+        f"\nModel version {outcome.model_version} on the test as-of date {outcome.test_as_of_date} "
+        f"(MLflow run {outcome.run_id}):"
+    )
+    typer.echo(table.to_string(float_format=lambda v: f"{v:,.3f}"))
+    fairness = outcome.fairness
+    typer.echo(f"disparate-impact ratio across {fairness['slice']}: {fairness['ratio']:.3f}")
+    typer.echo(f"plots and tables: {outcome.report_dir}")
 
 
 @app.command()
@@ -188,6 +221,32 @@ def monitor(
     )
     if fail_on_retrain and outcome.decision.retrain:
         raise typer.Exit(code=3)
+
+
+@app.command()
+def backtest(
+    as_of_date: Annotated[str, typer.Option(help="Pretend today is this month end (YYYY-MM-DD).")],
+    horizon_days: Annotated[int, typer.Option(help="Predict revenue over (D, D + H].", min=1)] = 365,
+    work_dir: Annotated[Path, typer.Option(help="Scratch folder for the backtest's DuckDB warehouse.")] = Path(
+        ".backtest"
+    ),
+) -> None:
+    """Train and evaluate as of an earlier date on the loaded lake (only data on or before D goes
+    into features and training); print the model and every baseline side by side."""
+    from clv_jobs import backtest as backtest_job
+
+    outcome = backtest_job.run_backtest(
+        load_settings(), _parse_date(as_of_date), horizon_days, work_dir, progress=_progress
+    )
+    rows = ", ".join(f"{split} {n:,}" for split, n in sorted(outcome.rows.items()))
+    typer.echo(
+        f"\nBacktest at {outcome.as_of_date}, horizon {outcome.horizon_days} days: train as-of dates "
+        f"{outcome.train_dates[0]} .. {outcome.train_dates[1]}, valid {outcome.valid_date}; rows {rows}"
+    )
+    typer.echo(f"XGBoost objective chosen on valid: {outcome.objective}; {outcome.oracle_note}")
+    table = outcome.metrics.set_index("model")[backtest_job.HEADLINE]
+    typer.echo(table.to_string(float_format=lambda v: f"{v:,.3f}"))
+    typer.echo(f"metrics: {outcome.report_dir / 'metrics.csv'}")
 
 
 @app.command()
@@ -320,5 +379,15 @@ def bench_features(
         typer.echo(" | ".join(f"{row[h]:,}" if isinstance(row[h], int) else str(row[h]) for h in header))
 
 
+def run() -> None:
+    """The `clv-jobs` entry point: expected failures (bad input, missing prerequisites, a failed
+    dbt build) print one message and exit 1; anything else keeps its traceback."""
+    try:
+        app()
+    except (ValueError, RuntimeError, FileNotFoundError) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise SystemExit(1) from None
+
+
 if __name__ == "__main__":
-    app()
+    run()

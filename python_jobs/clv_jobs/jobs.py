@@ -21,7 +21,7 @@ from mlflow.tracking import MlflowClient
 from clv_jobs import evaluate, lake, monitor, registry, report, warehouse
 from clv_jobs.features import feature_spec_from_manifest
 from clv_jobs.settings import Settings
-from clv_jobs.train import ClvModel, load_model_config, train_models
+from clv_jobs.train import Baselines, ClvModel, TuneBudget, load_model_config, train_models
 
 __all__ = [
     "TrainOutcome",
@@ -32,6 +32,8 @@ __all__ = [
     "run_rollback",
     "load_champion",
     "load_model_version",
+    "EvaluateOutcome",
+    "run_evaluate",
     "MonitorOutcome",
     "run_monitor",
     "ClvPyfunc",
@@ -105,7 +107,9 @@ def _date(value) -> date:
     return pd.Timestamp(value).date()
 
 
-def run_train(settings: Settings, as_of_date: date | None = None, progress=lambda m: None) -> TrainOutcome:
+def run_train(
+    settings: Settings, as_of_date: date | None = None, progress=lambda m: None, tune: TuneBudget | None = None
+) -> TrainOutcome:
     config = load_model_config()
     label = config["labels"]["revenue"]
     manifest = settings.dbt_target_path / "manifest.json"
@@ -125,7 +129,7 @@ def run_train(settings: Settings, as_of_date: date | None = None, progress=lambd
             f"with dbt build --vars '{{clv_test_as_of_date: {as_of_date}}}'"
         )
     horizon = int(frame["horizon_days"].iloc[0])
-    result = train_models(frame, spec, config, horizon, progress)
+    result = train_models(frame, spec, config, horizon, progress, tune)
     test = result.test
     columns = list(result.prediction_columns)
     oracle = _oracle(settings.lake_dir, test_as_of)
@@ -134,15 +138,14 @@ def run_train(settings: Settings, as_of_date: date | None = None, progress=lambd
         test["pred_oracle"] = test["pred_oracle"].fillna(0.0)
         columns.append("pred_oracle")
 
-    metrics = report.metrics_table(test, label, columns)
-    slices = report.slice_table(test, label, "pred_xgboost", SLICES)
+    evaluation = _evaluate(result.model, test, label, columns, config["gates"])
+    metrics, slices, fairness, importance = (
+        evaluation.metrics,
+        evaluation.slices,
+        evaluation.fairness,
+        evaluation.importance,
+    )
     gates = config["gates"]
-    fairness = {
-        "slice": gates["fairness_slice"],
-        "threshold": gates["min_disparate_impact_ratio"],
-        "ratio": evaluate.disparate_impact_ratio(test["pred_xgboost"], test[gates["fairness_slice"]]),
-    }
-    importance = report.shap_importance(result.model.contributions(test), result.model.encoder.feature_names)
 
     mlflow.set_tracking_uri(registry.tracking_uri())
     mlflow.set_experiment("clv")
@@ -183,6 +186,10 @@ def run_train(settings: Settings, as_of_date: date | None = None, progress=lambd
             }
         )
         mlflow.log_dict(config, "conf/model.json")
+        if result.tuning is not None:
+            mlflow.log_dict(result.tuning, "tuning.json")
+            mlflow.log_params({f"tuned_{k}": v for k, v in result.tuning["params"].items()})
+            mlflow.log_metric("tuning_trials", result.tuning["trials"])
         mlflow.log_dict({"features": spec.features, "categorical": spec.categorical}, "features.json")
         for objective, values in result.validation.items():
             for metric, value in values.items():
@@ -192,14 +199,8 @@ def run_train(settings: Settings, as_of_date: date | None = None, progress=lambd
                 if key != "model":
                     mlflow.log_metric(f"{row['model']}__{key}", value)
         mlflow.log_metric("xgboost__disparate_impact_ratio", fairness["ratio"])
-        plots = report.write_plots(test, label, columns, importance, tmp / "plots")
-        for path in plots:
-            mlflow.log_artifact(str(path), "plots")
-        metrics.to_csv(tmp / "metrics.csv", index=False)
-        slices.to_csv(tmp / "slices.csv", index=False)
-        evaluate.decile_table(test[label], test["pred_xgboost"]).to_csv(tmp / "deciles.csv", index=False)
-        for name in ("metrics.csv", "slices.csv", "deciles.csv"):
-            mlflow.log_artifact(str(tmp / name), "evaluation")
+        files = _write_evaluation(evaluation, test, label, columns, tmp)
+        _log_evaluation(files)
         model_dir = result.model.save(tmp / "clv_model")
         info = mlflow.pyfunc.log_model(
             name="model",
@@ -227,12 +228,50 @@ def run_train(settings: Settings, as_of_date: date | None = None, progress=lambd
         report_dir = settings.reports_dir / f"model-{version}"
         shutil.rmtree(report_dir, ignore_errors=True)
         report_dir.mkdir(parents=True)
-        for path in [*plots, tmp / "model_card.md", tmp / "metrics.csv", tmp / "slices.csv", tmp / "deciles.csv"]:
+        for path in [*files, tmp / "model_card.md"]:
             shutil.copy(path, report_dir / path.name)
 
     _land_evaluations(settings.lake_dir, run.info.run_id, version, test_as_of, metrics, slices, fairness)
     _land_decision(settings.lake_dir, run.info.run_id, version, decision, gate.reasons, by_model["xgboost"], test_as_of)
     return TrainOutcome(run.info.run_id, version, decision, gate.reasons, metrics, report_dir)
+
+
+@dataclass
+class Evaluation:
+    metrics: pd.DataFrame  # one row per model
+    slices: pd.DataFrame  # the candidate's metrics per slice value
+    fairness: dict
+    importance: pd.Series  # mean |SHAP| per feature
+
+
+def _evaluate(model: ClvModel, test: pd.DataFrame, label: str, columns: list[str], gates: dict) -> Evaluation:
+    """Every model's metrics on the test rows (pred_<name> columns), the candidate's slices,
+    fairness ratio and SHAP importance."""
+    return Evaluation(
+        metrics=report.metrics_table(test, label, columns),
+        slices=report.slice_table(test, label, "pred_xgboost", SLICES),
+        fairness={
+            "slice": gates["fairness_slice"],
+            "threshold": gates["min_disparate_impact_ratio"],
+            "ratio": evaluate.disparate_impact_ratio(test["pred_xgboost"], test[gates["fairness_slice"]]),
+        },
+        importance=report.shap_importance(model.contributions(test), model.encoder.feature_names),
+    )
+
+
+def _write_evaluation(evaluation: Evaluation, test, label, columns, out_dir: Path) -> list[Path]:
+    """Plots and tables of an evaluation into `out_dir`; returns the files."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    files = report.write_plots(test, label, columns, evaluation.importance, out_dir / "plots")
+    evaluation.metrics.to_csv(out_dir / "metrics.csv", index=False)
+    evaluation.slices.to_csv(out_dir / "slices.csv", index=False)
+    evaluate.decile_table(test[label], test["pred_xgboost"]).to_csv(out_dir / "deciles.csv", index=False)
+    return [*files, out_dir / "metrics.csv", out_dir / "slices.csv", out_dir / "deciles.csv"]
+
+
+def _log_evaluation(files: list[Path]) -> None:
+    for path in files:
+        mlflow.log_artifact(str(path), "plots" if path.suffix == ".png" else "evaluation")
 
 
 def _decide(client: MlflowClient, version: str, gate: registry.GateResult, champion) -> str:
@@ -307,6 +346,80 @@ def _land_decision(lake_dir, run_id, version, action, reasons, metrics, test_as_
     )
     decision_id = f"{run_id}-{action}-{decided_at:%Y%m%dT%H%M%S%f}"
     lake.replace_partition(table, Path(lake_dir) / "ml" / "decisions" / f"decision_id={decision_id}")
+
+
+@dataclass
+class EvaluateOutcome:
+    run_id: str
+    model_version: str
+    test_as_of_date: date
+    metrics: pd.DataFrame
+    fairness: dict
+    report_dir: Path
+
+
+def run_evaluate(settings: Settings, version: str | None = None, progress=lambda m: None) -> EvaluateOutcome:
+    """Evaluate a registered version (default: the champion) on the marts' current test as-of
+    date, beside baselines fitted on the current train + valid rows: e.g. the champion once a
+    newer test date has matured. Logged as its own MLflow run; evaluations land in the lake."""
+    config = load_model_config()
+    label, active = config["labels"]["revenue"], config["labels"]["active"]
+    if version is None:
+        champion = load_champion()
+        if champion is None:
+            raise ValueError(f"no champion in the registry ({registry.tracking_uri()}): give --model-version")
+        version, model = champion
+    else:
+        model = load_model_version(version)
+    progress("reading fct_clv_training_examples (one query)")
+    frame = read_mart(settings, "marts.fct_clv_training_examples")
+    frame["as_of_date"] = pd.to_datetime(frame["as_of_date"])
+    frame = frame.sort_values(["as_of_date", "customer_id"], kind="stable").reset_index(drop=True)
+    test = frame[frame["split"] == "test"].copy()
+    if test.empty:
+        raise ValueError("fct_clv_training_examples has no 'test' rows: nothing to evaluate on")
+    test_as_of = _date(test["as_of_date"].iloc[0])
+    if model.horizon_days != int(test["horizon_days"].iloc[0]):
+        raise ValueError(
+            f"model version {version} predicts {model.horizon_days} days ahead but the marts' labels are "
+            f"{int(test['horizon_days'].iloc[0])} days"
+        )
+    progress(f"predicting {len(test):,} test rows at {test_as_of} with model version {version}; fitting baselines")
+    test["pred_xgboost"] = model.predict_revenue(test)
+    columns = ["pred_xgboost"]
+    baselines = Baselines.fit(frame[frame["split"].isin(["train", "valid"])], label, active, model.horizon_days)
+    for name, values in baselines.predict(test).items():
+        test[f"pred_{name}"] = values
+        columns.append(f"pred_{name}")
+    oracle = _oracle(settings.lake_dir, test_as_of)
+    if oracle is not None:
+        test = test.merge(oracle.rename(columns={"expected_revenue_usd": "pred_oracle"}), on="customer_id", how="left")
+        test["pred_oracle"] = test["pred_oracle"].fillna(0.0)
+        columns.append("pred_oracle")
+    evaluation = _evaluate(model, test, label, columns, config["gates"])
+
+    mlflow.set_tracking_uri(registry.tracking_uri())
+    mlflow.set_experiment("clv")
+    report_dir = settings.reports_dir / f"evaluation-{version}-{test_as_of}"
+    shutil.rmtree(report_dir, ignore_errors=True)
+    with mlflow.start_run(run_name=f"evaluate-v{version}-{test_as_of}") as run:
+        mlflow.set_tags({"job": "evaluate", "model_version": version, "test_as_of_date": str(test_as_of)})
+        for row in evaluation.metrics.to_dict("records"):
+            for key, value in row.items():
+                if key != "model":
+                    mlflow.log_metric(f"{row['model']}__{key}", value)
+        mlflow.log_metric("xgboost__disparate_impact_ratio", evaluation.fairness["ratio"])
+        _log_evaluation(_write_evaluation(evaluation, test, label, columns, report_dir))
+    _land_evaluations(
+        settings.lake_dir,
+        run.info.run_id,
+        version,
+        test_as_of,
+        evaluation.metrics,
+        evaluation.slices,
+        evaluation.fairness,
+    )
+    return EvaluateOutcome(run.info.run_id, version, test_as_of, evaluation.metrics, evaluation.fairness, report_dir)
 
 
 @dataclass

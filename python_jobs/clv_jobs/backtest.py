@@ -1,0 +1,166 @@
+"""`clv-jobs backtest`: how would the product have done at an earlier date, on any loaded data?
+
+Builds a scratch DuckDB warehouse from the lake with dbt, with the as-of spine ending at D, the
+test as-of date D and the horizon H (dbt vars), so every feature, the outlier cap and every
+training label use only data on or before D (DESIGN §5; the split rule of ADR 0003). Then the
+same training as `clv-jobs train` (objective chosen on validation, refit, churn head) and the
+baselines predict revenue over (D, D + H] for every customer with features at D; only that
+evaluation reads data after D. Nothing is registered: a backtest is an experiment.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from clv_jobs import report
+from clv_jobs.features import feature_spec_from_manifest
+from clv_jobs.settings import Settings
+from clv_jobs.train import load_model_config, train_models
+
+__all__ = ["BacktestOutcome", "run_backtest", "HEADLINE"]
+
+HEADLINE = ["rmse", "mae", "normalized_gini", "top10_capture", "bias"]
+
+
+@dataclass
+class BacktestOutcome:
+    as_of_date: date
+    horizon_days: int
+    metrics: pd.DataFrame  # one row per model: xgboost, the baselines, the oracle when known
+    predictions: pd.DataFrame  # customer_id, the label and pred_<model> for every customer at D
+    rows: dict[str, int]  # training examples by split
+    train_dates: tuple[date, date]
+    valid_date: date
+    objective: str
+    oracle_note: str
+    report_dir: Path
+
+
+def _is_month_end(day: date) -> bool:
+    return (pd.Timestamp(day) + pd.Timedelta(days=1)).day == 1
+
+
+def _data_end(lake_dir: Path) -> date:
+    """The last transaction date in the lake (what dbt takes as the data's last date)."""
+    glob = str(Path(lake_dir) / "raw" / "transactions" / "*" / "*.parquet")
+    with duckdb.connect() as con:
+        last = con.execute(f"select max(cast(InvoiceDate as date)) from read_parquet('{glob}')").fetchall()[0][0]
+    if last is None:
+        raise ValueError(f"{lake_dir}: no transactions in the lake (generate or import data first)")
+    return last
+
+
+def _build_scratch_warehouse(settings: Settings, as_of: date, horizon: int, work: Path, progress) -> Path:
+    database = work / "backtest.duckdb"
+    database.unlink(missing_ok=True)
+    dbt_vars = {"clv_test_as_of_date": str(as_of), "clv_as_of_last_date": str(as_of), "clv_horizon_days": horizon}
+    command = [
+        str(Path(sys.executable).parent / "dbt"),
+        "build",
+        "--select",
+        "+fct_clv_training_examples",
+        "--indirect-selection",
+        "cautious",
+        # dbt unit tests pin the default vars (e.g. the spine's splits); this build changes them.
+        "--exclude-resource-type",
+        "unit_test",
+        "--vars",
+        json.dumps(dbt_vars),
+        "--target",
+        "dev",
+        "--project-dir",
+        str(settings.dbt_project_dir),
+        "--profiles-dir",
+        str(settings.dbt_project_dir),
+        "--target-path",
+        str(work / "target"),
+        "--log-path",
+        str(work / "logs"),
+    ]
+    env = {**os.environ, "CLV_LAKE_DIR": str(Path(settings.lake_dir).resolve()), "CLV_DUCKDB_PATH": str(database)}
+    progress(f"dbt build of the features and labels up to {as_of} into {database} (vars {dbt_vars})")
+    log = work / "dbt_build.log"
+    with open(log, "w") as out:
+        code = subprocess.run(
+            command, cwd=settings.dbt_project_dir, env=env, stdout=out, stderr=subprocess.STDOUT
+        ).returncode
+    if code != 0:
+        tail = "".join(log.read_text().splitlines(keepends=True)[-25:])
+        raise RuntimeError(f"dbt build for the backtest failed (full log: {log}):\n{tail}")
+    return database
+
+
+def run_backtest(
+    settings: Settings, as_of_date: date, horizon_days: int, work_dir: Path, progress=lambda m: None
+) -> BacktestOutcome:
+    if not _is_month_end(as_of_date):
+        raise ValueError(f"--as-of-date {as_of_date}: as-of dates are month ends (e.g. 1998-03-31)")
+    if horizon_days < 1:
+        raise ValueError(f"--horizon-days {horizon_days}: must be at least 1")
+    data_end = _data_end(settings.lake_dir)
+    label_end = as_of_date + pd.Timedelta(days=horizon_days).to_pytimedelta()
+    if label_end > data_end:
+        raise ValueError(
+            f"no complete labels at {as_of_date}: {as_of_date} + {horizon_days} days is {label_end}, after the "
+            f"data's last date {data_end}; pick an earlier --as-of-date or a shorter --horizon-days"
+        )
+    work = Path(work_dir) / f"{as_of_date}-{horizon_days}d"
+    work.mkdir(parents=True, exist_ok=True)
+    database = _build_scratch_warehouse(settings, as_of_date, horizon_days, work, progress)
+
+    with duckdb.connect(str(database), read_only=True) as con:
+        frame = con.sql("select * from marts.fct_clv_training_examples").df()
+    frame["as_of_date"] = pd.to_datetime(frame["as_of_date"])
+    frame = frame.sort_values(["as_of_date", "customer_id"], kind="stable").reset_index(drop=True)
+    test = frame[frame["split"] == "test"]
+    if test.empty or test["as_of_date"].dt.date.iloc[0] != as_of_date:
+        raise ValueError(f"the backtest build has no test rows at {as_of_date} (see {work / 'dbt_build.log'})")
+    config = load_model_config()
+    label = config["labels"]["revenue"]
+    spec = feature_spec_from_manifest(work / "target" / "manifest.json")
+    result = train_models(frame, spec, config, horizon_days, progress)
+    scored = result.test
+    columns = list(result.prediction_columns)
+
+    oracle_note = "no oracle (real data)"
+    path = Path(settings.lake_dir) / "oracle" / "expected_revenue" / f"as_of_date={as_of_date}"
+    if path.exists():
+        oracle = pd.read_parquet(path)
+        if int(oracle["horizon_days"].iloc[0]) == horizon_days:
+            oracle = oracle[["customer_id", "expected_revenue_usd"]].rename(
+                columns={"expected_revenue_usd": "pred_oracle"}
+            )
+            scored = scored.merge(oracle, on="customer_id", how="left")
+            scored["pred_oracle"] = scored["pred_oracle"].fillna(0.0)
+            columns.append("pred_oracle")
+            oracle_note = "oracle: the generator's expected revenue from the latent rates"
+        else:
+            oracle_note = f"no oracle: the lake's oracle is for a {int(oracle['horizon_days'].iloc[0])}-day horizon"
+
+    metrics = report.metrics_table(scored, label, columns)
+    splits = frame[frame["split"].isin(["train", "valid", "test"])]
+    dates = splits.groupby("split")["as_of_date"].agg(["min", "max"])
+    report_dir = Path(settings.reports_dir) / f"backtest-{as_of_date}-{horizon_days}d"
+    report_dir.mkdir(parents=True, exist_ok=True)
+    metrics.to_csv(report_dir / "metrics.csv", index=False)
+    return BacktestOutcome(
+        as_of_date=as_of_date,
+        horizon_days=horizon_days,
+        metrics=metrics,
+        predictions=scored[["customer_id", label, *columns]].reset_index(drop=True),
+        rows={k: int(v) for k, v in splits["split"].value_counts().items()},
+        train_dates=(dates.loc["train", "min"].date(), dates.loc["train", "max"].date()),
+        valid_date=dates.loc["valid", "min"].date(),
+        objective=result.model.objective,
+        oracle_note=oracle_note,
+        report_dir=report_dir,
+    )

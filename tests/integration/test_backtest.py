@@ -1,0 +1,74 @@
+"""`clv-jobs backtest` sees only data on or before its as-of date: changing every order after D
+changes the realized labels but not one prediction."""
+
+from __future__ import annotations
+
+import shutil
+from datetime import date
+
+import pandas as pd
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+import pytest
+
+from clv_jobs import backtest
+from clv_jobs.settings import Settings
+from conftest import PROJECT_DIR
+
+AS_OF = date(2023, 12, 31)
+
+
+def _settings(lake, tmp_path) -> Settings:
+    return Settings(
+        lake_dir=lake,
+        duckdb_path=tmp_path / "unused.duckdb",
+        dbt_target="ci",
+        dbt_project_dir=PROJECT_DIR,
+        dbt_target_path=tmp_path / "target",
+        pg_dsn="",
+        reports_dir=tmp_path / "reports",
+    )
+
+
+def _double_prices_after(lake, day: date) -> int:
+    """Double UnitPrice on every transaction partition after `day`; returns the lines changed."""
+    changed = 0
+    for partition in sorted((lake / "raw" / "transactions").glob("ingest_date=*")):
+        if date.fromisoformat(partition.name.split("=")[1]) <= day:
+            continue
+        for file in partition.glob("*.parquet"):
+            table = pq.read_table(file)
+            index = table.schema.get_field_index("UnitPrice")
+            doubled = pc.multiply(table.column("UnitPrice"), 2).cast(table.schema.field("UnitPrice").type)
+            pq.write_table(table.set_column(index, "UnitPrice", doubled), file)
+            changed += len(table)
+    return changed
+
+
+def test_backtest_uses_only_data_up_to_its_as_of_date(synthetic_lake, tmp_path):
+    lake = tmp_path / "lake"
+    shutil.copytree(synthetic_lake, lake)
+    first = backtest.run_backtest(_settings(lake, tmp_path), AS_OF, 365, tmp_path / "work")
+    assert {"xgboost", "company_average", "heuristic", "linear_rfm", "bgnbd_gamma_gamma", "oracle"} == set(
+        first.metrics["model"]
+    )
+    assert first.train_dates[1] < first.valid_date < AS_OF
+    assert (first.report_dir / "metrics.csv").exists()
+
+    assert _double_prices_after(lake, AS_OF) > 0
+    second = backtest.run_backtest(_settings(lake, tmp_path), AS_OF, 365, tmp_path / "work")
+    label = "revenue_next_horizon_usd"
+    predictions = [c for c in first.predictions.columns if c.startswith("pred_")]
+    a, b = (o.predictions.sort_values("customer_id").reset_index(drop=True) for o in (first, second))
+    pd.testing.assert_frame_equal(a[["customer_id", *predictions]], b[["customer_id", *predictions]])
+    assert b[label].sum() > 1.5 * a[label].sum()  # the future did change (prices doubled, some capped)
+
+
+def test_backtest_explains_an_immature_horizon(synthetic_lake, tmp_path):
+    with pytest.raises(ValueError, match="no complete labels at 2024-06-30"):
+        backtest.run_backtest(_settings(synthetic_lake, tmp_path), date(2024, 6, 30), 365, tmp_path / "work")
+
+
+def test_backtest_wants_a_month_end(synthetic_lake, tmp_path):
+    with pytest.raises(ValueError, match="month ends"):
+        backtest.run_backtest(_settings(synthetic_lake, tmp_path), date(2023, 12, 15), 365, tmp_path / "work")
