@@ -1,5 +1,6 @@
 """Benchmarks that print figures (never asserted in tests): generation and dbt build time and
-peak memory per scale. Each step runs as a child process so its own peak RSS is measured."""
+peak memory per scale (each step a child process, so its own peak RSS is measured), and batch
+scoring throughput (in process, step by step)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["StepResult", "run_step", "bench_features"]
+__all__ = ["StepResult", "run_step", "bench_features", "bench_scoring"]
 
 
 @dataclass
@@ -102,3 +103,74 @@ def bench_features(
             }
         )
     return results
+
+
+def bench_scoring(customers: int, settings, as_of: str, work_dir: Path, progress=lambda m: None) -> dict:
+    """Score `customers` rows through the production path and time each step.
+
+    Needs a built warehouse and a champion (`make demo`). The warehouse's features at `as_of`
+    are tiled (new customer ids) into a scratch DuckDB file up to `customers` rows; then the
+    timed steps are the ones `clv-jobs score` runs: one bulk read, BTYD features, encode,
+    predict (revenue and churn), SHAP reasons, tiers and table, the atomic partition write.
+    """
+    import resource
+
+    import duckdb
+    import numpy as np
+
+    t0 = time.perf_counter()
+    from clv_jobs import jobs, lake, registry, score, warehouse
+
+    import_s = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    champion = jobs.load_champion()
+    if champion is None:
+        raise ValueError(f"no champion in the registry ({registry.tracking_uri()}): run `make demo` first")
+    load_s = time.perf_counter() - t0
+    version, model = champion
+
+    work = Path(work_dir) / f"scoring-n{customers}"
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    database = work / "scoring.duckdb"
+    source = warehouse.read_relation(
+        f"(select * from marts.fct_customer_features where as_of_date = '{as_of}') as f",
+        settings.dbt_target,
+        settings.duckdb_path,
+        settings.pg_dsn,
+    )
+    if source.num_rows == 0:
+        raise ValueError(f"fct_customer_features has no rows at {as_of}")
+    copies = -(-customers // source.num_rows)
+    progress(f"tiling {source.num_rows:,} customers at {as_of} x{copies} into {database}")
+    with duckdb.connect(str(database)) as con:
+        con.register("source", source)
+        con.execute("create schema marts")
+        con.execute(
+            f"create table marts.fct_customer_features as select * replace (customer_id || '-' || copy as customer_id)"
+            f" from source cross join range({copies}) as copies(copy) limit {customers}"
+        )
+
+    timings: dict[str, float] = {}
+    t0 = time.perf_counter()
+    features = warehouse.read_relation(
+        f"(select * from marts.fct_customer_features where as_of_date = '{as_of}') as f", "dev", database
+    ).to_pandas()
+    timings["read"] = time.perf_counter() - t0
+    progress(f"scoring {len(features):,} customers with model version {version}")
+    tiers = score.load_tiers(settings.dbt_project_dir / "seeds" / "clv_value_tiers.csv")
+    table = score.score_frame(model, version, features, tiers, registry.now_utc(), timings)
+    t0 = time.perf_counter()
+    lake.replace_partition(table, work / "lake" / "ml" / "scores" / f"as_of_date={as_of}")
+    timings["write"] = time.perf_counter() - t0
+    total = sum(timings.values())
+    return {
+        "customers": len(features),
+        "model_version": version,
+        "import_s": round(import_s, 1),
+        "champion_load_s": round(load_s, 1),
+        **{f"{k}_s": round(v, 1) for k, v in timings.items()},
+        "score_total_s": round(total, 1),
+        "customers_per_s": int(np.floor(len(features) / total)),
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+    }

@@ -127,6 +127,21 @@ def load_raw(
         typer.echo(f"{schema}.{name}: {n:,} rows")
 
 
+@app.command("load-ml")
+def load_ml(
+    lake: LakeOption = None,
+    schema: Annotated[str, typer.Option(help="Target schema (the dbt var clv_ml_schema).")] = "ml_landing",
+) -> None:
+    """Copy what clv-jobs landed under lake/ml/ into PostgreSQL, before `dbt build --selector ml_marts`."""
+    from clv_jobs import warehouse
+
+    counts = warehouse.load_ml_to_postgres(_lake(lake), load_settings().pg_dsn, schema)
+    if not counts:
+        raise ValueError(f"nothing under {_lake(lake) / 'ml'}: run train, score and monitor first")
+    for name, n in counts.items():
+        typer.echo(f"{schema}.{name}: {n:,} rows")
+
+
 @app.command()
 def train(
     as_of_date: Annotated[
@@ -387,6 +402,22 @@ def run() -> None:
     except (ValueError, RuntimeError, FileNotFoundError) as exc:
         typer.echo(f"error: {exc}", err=True)
         raise SystemExit(1) from None
+
+
+@bench_app.command("scoring")
+def bench_scoring_command(
+    customers: Annotated[
+        int, typer.Option(help="Rows to score (the warehouse's customers, tiled).", min=1)
+    ] = 1_000_000,
+    as_of_date: Annotated[str, typer.Option(help="As-of date whose features are tiled.")] = "2024-12-31",
+    work_dir: Annotated[Path, typer.Option(help="Scratch folder for the DuckDB file and lake.")] = Path(".bench"),
+) -> None:
+    """Time `clv-jobs score`'s steps at scale with the champion (run `make demo` first)."""
+    from clv_jobs import bench
+
+    row = bench.bench_scoring(customers, load_settings(), as_of_date, work_dir, progress=_progress)
+    typer.echo(" | ".join(row))
+    typer.echo(" | ".join(f"{v:,}" if isinstance(v, int) else str(v) for v in row.values()))
 
 
 if __name__ == "__main__":

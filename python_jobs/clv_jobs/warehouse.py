@@ -3,6 +3,8 @@
 * ``load_raw_to_postgres``: PostgreSQL cannot read Parquet, so for the ``ci_postgres`` target the
   raw lake tables are copied into a ``raw`` schema (COPY, in bulk) with the lake's layout:
   the contract columns in order, then the ``ingest_date`` partition column.
+* ``load_ml_to_postgres``: likewise what clv-jobs lands under ``lake/ml/`` (scores,
+  evaluations, decisions, drift, backtests, monitor runs) into ``ml_landing``, for the ML marts.
 * ``read_relation``: one bulk read of a relation as Arrow.
 """
 
@@ -17,7 +19,24 @@ import pyarrow.csv as pacsv
 
 from clv_jobs import contracts
 
-__all__ = ["load_raw_to_postgres", "postgres_query", "read_relation", "raw_parquet_glob"]
+__all__ = [
+    "load_raw_to_postgres",
+    "load_ml_to_postgres",
+    "ML_TABLES",
+    "postgres_query",
+    "read_relation",
+    "raw_parquet_glob",
+]
+
+# lake/ml/<table>/<key>=<value>/ -> the partition key and its type.
+ML_TABLES = {
+    "scores": ("as_of_date", "date"),
+    "evaluations": ("run_id", "varchar"),
+    "decisions": ("decision_id", "varchar"),
+    "drift": ("as_of_date", "date"),
+    "backtests": ("as_of_date", "date"),
+    "monitor_runs": ("as_of_date", "date"),
+}
 
 PG_TYPES = {
     pa.string(): "text",
@@ -56,16 +75,60 @@ def load_raw_to_postgres(lake_dir: Path, dsn: str, schema: str = "raw") -> dict[
             table = _read_raw_with_partition(lake_dir, name)
             fields = list(contract) + [pa.field("ingest_date", pa.date32())]
             table = pa.table([table.column(f.name).cast(f.type) for f in fields], schema=pa.schema(fields))
-            columns = ", ".join(f'"{f.name}" {PG_TYPES[f.type]}' for f in fields)
-            cur.execute(f'drop table if exists "{schema}"."{name}" cascade')
-            cur.execute(f'create table "{schema}"."{name}" ({columns})')
-            buffer = io.BytesIO()
-            pacsv.write_csv(table, buffer, pacsv.WriteOptions(include_header=False, quoting_style="needed"))
-            buffer.seek(0)
-            quoted = ", ".join(f'"{f.name}"' for f in fields)
-            cur.copy_expert(f'copy "{schema}"."{name}" ({quoted}) from stdin with (format csv)', buffer)
+            _copy_table(cur, schema, name, table)
             counts[name] = len(table)
     return counts
+
+
+def _copy_table(cur, schema: str, name: str, table: pa.Table) -> None:
+    """Replace ``schema.name`` with `table` (bulk COPY of its CSV)."""
+    columns = ", ".join(f'"{f.name}" {PG_TYPES[f.type]}' for f in table.schema)
+    cur.execute(f'drop table if exists "{schema}"."{name}" cascade')
+    cur.execute(f'create table "{schema}"."{name}" ({columns})')
+    buffer = io.BytesIO()
+    pacsv.write_csv(table, buffer, pacsv.WriteOptions(include_header=False, quoting_style="needed"))
+    buffer.seek(0)
+    quoted = ", ".join(f'"{f.name}"' for f in table.schema)
+    cur.copy_expert(f'copy "{schema}"."{name}" ({quoted}) from stdin with (format csv)', buffer)
+
+
+def load_ml_to_postgres(lake_dir: Path, dsn: str, schema: str = "ml_landing") -> dict[str, int]:
+    """Replace ``schema.<table>`` with each table under ``lake/ml/`` (partition column last, as
+    DuckDB's Hive reading shows it); tables not landed yet are left out of the result."""
+    import psycopg2
+
+    counts = {}
+    with psycopg2.connect(dsn) as conn, conn.cursor() as cur:
+        cur.execute(f'create schema if not exists "{schema}"')
+        for name, (key, key_type) in ML_TABLES.items():
+            glob = Path(lake_dir) / "ml" / name / "*" / "*.parquet"
+            if not any(glob.parent.parent.glob("*/*.parquet")):
+                continue
+            query = (
+                f"select * from read_parquet('{glob}', hive_partitioning = true, hive_types = {{'{key}': {key_type}}})"
+            )
+            with duckdb.connect() as con:
+                table = con.sql(query).to_arrow_table()
+            # DuckDB hands back timestamps as us and strings as large or view strings: normalize.
+            fields = [pa.field(f.name, _pg_arrow_type(f.type)) for f in table.schema]
+            table = pa.table([table.column(f.name).cast(f.type) for f in fields], schema=pa.schema(fields))
+            _copy_table(cur, schema, name, table)
+            counts[name] = len(table)
+    return counts
+
+
+def _pg_arrow_type(arrow_type: pa.DataType) -> pa.DataType:
+    if pa.types.is_string(arrow_type) or pa.types.is_large_string(arrow_type) or pa.types.is_string_view(arrow_type):
+        return pa.string()
+    if pa.types.is_timestamp(arrow_type):
+        return pa.timestamp("us")
+    if pa.types.is_integer(arrow_type):
+        return pa.int64()
+    if pa.types.is_floating(arrow_type):
+        return pa.float64()
+    if arrow_type in PG_TYPES:
+        return arrow_type
+    raise ValueError(f"load_ml_to_postgres: no PostgreSQL type for Arrow {arrow_type}")
 
 
 def postgres_query(dsn: str, query: str) -> pa.Table:

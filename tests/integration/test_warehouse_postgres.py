@@ -81,3 +81,58 @@ def test_marts_equal_duckdb(postgres_build, duckdb_build, postgres_dsn, relation
         rtol=1e-9,
         atol=1e-6,
     )
+
+
+def test_train_score_monitor_publish_on_postgres(postgres_build, postgres_dsn, synthetic_lake, tmp_path, monkeypatch):
+    """The ML loop with PostgreSQL as the warehouse: train and score read the PG marts, the
+    lake's ML outputs are copied to ml_landing, and the ML marts build there with contracts."""
+    import shutil
+
+    from clv_jobs import jobs, train
+    from clv_jobs.settings import Settings
+    from conftest import PROJECT_DIR
+
+    _, result = postgres_build
+    assert result.returncode == 0
+    lake = tmp_path / "lake"
+    shutil.copytree(synthetic_lake, lake)
+    work = tmp_path / "dbt"
+    # The feature list comes from a manifest of this project; parse one into the test's own folder.
+    env = {"CLV_DBT_TARGET": "ci_postgres", "CLV_LAKE_DIR": str(lake), **pg_env()}
+    assert run_dbt(["parse"], env, work).returncode == 0
+    monkeypatch.setenv("CLV_MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
+    monkeypatch.chdir(tmp_path)
+    settings = Settings(
+        lake_dir=lake,
+        duckdb_path=tmp_path / "unused.duckdb",
+        dbt_target="ci_postgres",
+        dbt_project_dir=PROJECT_DIR,
+        dbt_target_path=work / "target",
+        pg_dsn=postgres_dsn,
+        reports_dir=tmp_path / "reports",
+    )
+    config = train.load_model_config()
+    config["gates"].update(min_normalized_gini=0.0, must_beat_every_baseline=[], min_disparate_impact_ratio=0.0)
+    monkeypatch.setattr(jobs, "load_model_config", lambda: config)
+    assert jobs.run_train(settings).decision == "champion"
+    test_as_of, as_of = pd.Timestamp("2023-12-31").date(), pd.Timestamp("2024-12-31").date()
+    jobs.run_score(settings, test_as_of)
+    scored = jobs.run_score(settings, as_of)
+    jobs.run_monitor(settings, as_of)
+
+    counts = warehouse.load_ml_to_postgres(lake, postgres_dsn)
+    assert set(counts) == set(warehouse.ML_TABLES)
+    build = run_dbt(["build", "--selector", "ml_marts"], env, work)
+    assert build.returncode == 0, build.output[-5000:]
+
+    published = warehouse.postgres_query(
+        postgres_dsn,
+        f"select count(*) as n, sum(predicted_clv_12m) as total from marts.fct_clv_scores where as_of_date = '{as_of}'",
+    ).to_pylist()[0]
+    landed = pd.read_parquet(lake / "ml" / "scores" / f"as_of_date={as_of}")
+    assert published["n"] == scored.rows == len(landed)
+    assert published["total"] == pytest.approx(landed["predicted_clv_12m"].sum(), rel=1e-12)
+    backtest = warehouse.postgres_query(
+        postgres_dsn, "select scored_as_of_date, customers from marts.fct_model_backtest"
+    ).to_pylist()
+    assert [row["scored_as_of_date"] for row in backtest] == [test_as_of]

@@ -119,7 +119,7 @@ def test_tuning_never_loses_to_the_configured_parameters_on_valid_and_is_seeded(
     params, rounds, summary = tune_xgboost(*args, progress=lambda m: None)
     assert summary["trials"] == 5
     assert summary["best_valid_gini"] >= summary["configured_valid_gini"]
-    assert 2 <= params["max_depth"] <= 8 and 0.01 <= params["learning_rate"] <= 0.3
+    assert 2 <= params["max_depth"] <= 6 and 0.01 <= params["learning_rate"] <= 0.3
     assert 1 <= rounds <= config["xgboost"]["n_estimators"]
     again = tune_xgboost(*args, progress=lambda m: None)
     assert again[0] == params and again[1] == rounds
