@@ -18,7 +18,9 @@ export CLV_LAKE_DIR ?= lake
 export CLV_DUCKDB_PATH ?= clv.duckdb
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: help setup demo test test-expectations lint bench clean
+AIRFLOW_VENV := .airflow
+
+.PHONY: help setup airflow demo test test-expectations lint bench clean
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "} {printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2}'
@@ -30,6 +32,15 @@ $(BIN)/.installed: pyproject.toml uv.lock packages.yml
 	@touch $@
 
 setup: $(BIN)/.installed ## Create .venv with the locked dependencies and install dbt packages
+
+# Airflow 3 gets a venv of its own (its pins clash with dbt's and MLflow's); its tasks call the
+# project's .venv/bin/dbt and .venv/bin/clv-jobs.
+$(AIRFLOW_VENV)/.installed: orchestration/requirements.lock | $(BIN)/.installed
+	.tools/bin/uv venv --quiet --allow-existing --python $(PYTHON) $(AIRFLOW_VENV)
+	.tools/bin/uv pip sync --quiet --python $(AIRFLOW_VENV)/bin/python orchestration/requirements.lock
+	@touch $@
+
+airflow: $(AIRFLOW_VENV)/.installed ## Create .airflow/ with the pinned Airflow 3 (for the DAG tests and local runs)
 
 demo: setup ## The whole loop on DuckDB: generate (CUSTOMERS=20000) -> dbt build -> train -> score -> monitor -> ML marts -> summary
 	$(BIN)/clv-jobs generate --customers $(CUSTOMERS) --seed $(SEED)
@@ -47,7 +58,7 @@ lint: setup ## ruff on the Python code, sqlfluff (dbt templater) on the models a
 	$(BIN)/ruff format --check python_jobs tests
 	CLV_DUCKDB_PATH=$$(mktemp -d)/lint.duckdb $(BIN)/sqlfluff lint models tests/dbt
 
-test: setup ## Lint, then every test: pytest (units, dbt on DuckDB and PostgreSQL, dbt_expectations suite)
+test: setup airflow ## Lint, then every test: pytest (units, dbt on DuckDB and PostgreSQL, Airflow DAGs, dbt_expectations suite)
 	@scripts/start_postgres.sh || { if [ -n "$$CI" ]; then exit 1; else echo "PostgreSQL unavailable: its tests will be skipped" >&2; fi; }
 	$(MAKE) --no-print-directory lint
 	$(BIN)/pytest
@@ -60,4 +71,4 @@ bench: setup ## Benchmark generate + dbt build at 100k and 1M customers (prints 
 	$(BIN)/clv-jobs bench features --customers 100000 --customers 1000000
 
 clean: ## Remove generated data, DuckDB files and dbt artefacts (keeps .venv)
-	rm -rf lake clv.duckdb target logs dbt_packages .bench reports mlflow.db mlruns mlartifacts
+	rm -rf lake clv.duckdb target logs dbt_packages .bench .backtest reports mlflow.db mlruns mlartifacts

@@ -105,18 +105,18 @@ def bench_features(
     return results
 
 
-def bench_scoring(customers: int, settings, as_of: str, work_dir: Path, progress=lambda m: None) -> dict:
-    """Score `customers` rows through the production path and time each step.
+def bench_scoring(
+    customers: int, settings, as_of: str, work_dir: Path, progress=lambda m: None, seed: int = 7
+) -> list[dict]:
+    """Score a generated shop of `customers` through the production path and time each step,
+    once with exact SHAP reasons and once with the approximation.
 
-    Needs a built warehouse and a champion (`make demo`). The warehouse's features at `as_of`
-    are tiled (new customer ids) into a scratch DuckDB file up to `customers` rows; then the
-    timed steps are the ones `clv-jobs score` runs: one bulk read, BTYD features, encode,
-    predict (revenue and churn), SHAP reasons, tiers and table, the atomic partition write.
+    Needs a champion (`make demo`). The shop is generated and its features built once for the
+    single as-of date (`work_dir/scoring-n<customers>/`, reused when present); then the timed
+    steps are the ones `clv-jobs score` runs: one bulk read, BTYD features, encode, predict
+    (revenue and churn), reasons, tiers and table, the atomic partition write.
     """
     import resource
-
-    import duckdb
-    import numpy as np
 
     t0 = time.perf_counter()
     from clv_jobs import jobs, lake, registry, score, warehouse
@@ -130,47 +130,87 @@ def bench_scoring(customers: int, settings, as_of: str, work_dir: Path, progress
     version, model = champion
 
     work = Path(work_dir) / f"scoring-n{customers}"
+    database = work / "bench.duckdb"
+    if not _has_features(database, as_of):
+        _build_features(customers, seed, as_of, work, settings.dbt_project_dir, progress)
+    rows = []
+    for method in score.REASON_METHODS:
+        timings: dict[str, float] = {}
+        t0 = time.perf_counter()
+        features = warehouse.read_relation(
+            f"(select * from marts.fct_customer_features where as_of_date = '{as_of}') as f", "dev", database
+        ).to_pandas()
+        timings["read"] = time.perf_counter() - t0
+        progress(f"scoring {len(features):,} customers with model version {version}, reasons {method}")
+        tiers = score.load_tiers(settings.dbt_project_dir / "seeds" / "clv_value_tiers.csv")
+        table = score.score_frame(model, version, features, tiers, registry.now_utc(), timings, reasons=method)
+        t0 = time.perf_counter()
+        lake.replace_partition(table, work / "lake" / "ml" / "scores" / f"as_of_date={as_of}")
+        timings["write"] = time.perf_counter() - t0
+        total = sum(timings.values())
+        rows.append(
+            {
+                "customers": len(features),
+                "reasons": method,
+                "import_s": round(import_s, 1),
+                "champion_load_s": round(load_s, 1),
+                **{f"{k}_s": round(v, 1) for k, v in timings.items()},
+                "score_total_s": round(total, 1),
+                "customers_per_s": int(len(features) / total),
+                "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+            }
+        )
+        del features, table
+    return rows
+
+
+def _has_features(database: Path, as_of: str) -> bool:
+    import duckdb
+
+    if not database.exists():
+        return False
+    try:
+        with duckdb.connect(str(database), read_only=True) as con:
+            query = f"select count(*) from marts.fct_customer_features where as_of_date = '{as_of}'"
+            return con.execute(query).fetchall()[0][0] > 0
+    except duckdb.Error:
+        return False
+
+
+def _build_features(customers: int, seed: int, as_of: str, work: Path, project_dir: Path, progress) -> None:
+    """Generate the shop and build fct_customer_features for the one as-of date."""
+    bindir = Path(sys.executable).parent
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
-    database = work / "scoring.duckdb"
-    source = warehouse.read_relation(
-        f"(select * from marts.fct_customer_features where as_of_date = '{as_of}') as f",
-        settings.dbt_target,
-        settings.duckdb_path,
-        settings.pg_dsn,
+    env = {**os.environ, "CLV_LAKE_DIR": str(work / "lake"), "CLV_DUCKDB_PATH": str(work / "bench.duckdb")}
+    progress(f"generating {customers:,} customers into {work / 'lake'} (once; reused by later runs)")
+    args = [str(bindir / "clv-jobs"), "generate", "--customers", str(customers), "--seed", str(seed)]
+    step = run_step("generate", [*args, "--oracle-months", "0"], env, project_dir, work / "generate.log")
+    if step.returncode != 0:
+        raise RuntimeError(f"generate failed: see {work / 'generate.log'}")
+    progress(f"dbt build of fct_customer_features at {as_of} (once)")
+    step = run_step(
+        "dbt build",
+        [
+            str(bindir / "dbt"),
+            "build",
+            "--select",
+            "+fct_customer_features",
+            "--exclude-resource-type",
+            "test",
+            "unit_test",
+            "--vars",
+            json.dumps({"clv_as_of_first_date": as_of, "clv_as_of_last_date": as_of}),
+            "--target",
+            "dev",
+            "--target-path",
+            str(work / "target"),
+            "--log-path",
+            str(work / "logs"),
+        ],
+        env,
+        project_dir,
+        work / "dbt_build.log",
     )
-    if source.num_rows == 0:
-        raise ValueError(f"fct_customer_features has no rows at {as_of}")
-    copies = -(-customers // source.num_rows)
-    progress(f"tiling {source.num_rows:,} customers at {as_of} x{copies} into {database}")
-    with duckdb.connect(str(database)) as con:
-        con.register("source", source)
-        con.execute("create schema marts")
-        con.execute(
-            f"create table marts.fct_customer_features as select * replace (customer_id || '-' || copy as customer_id)"
-            f" from source cross join range({copies}) as copies(copy) limit {customers}"
-        )
-
-    timings: dict[str, float] = {}
-    t0 = time.perf_counter()
-    features = warehouse.read_relation(
-        f"(select * from marts.fct_customer_features where as_of_date = '{as_of}') as f", "dev", database
-    ).to_pandas()
-    timings["read"] = time.perf_counter() - t0
-    progress(f"scoring {len(features):,} customers with model version {version}")
-    tiers = score.load_tiers(settings.dbt_project_dir / "seeds" / "clv_value_tiers.csv")
-    table = score.score_frame(model, version, features, tiers, registry.now_utc(), timings)
-    t0 = time.perf_counter()
-    lake.replace_partition(table, work / "lake" / "ml" / "scores" / f"as_of_date={as_of}")
-    timings["write"] = time.perf_counter() - t0
-    total = sum(timings.values())
-    return {
-        "customers": len(features),
-        "model_version": version,
-        "import_s": round(import_s, 1),
-        "champion_load_s": round(load_s, 1),
-        **{f"{k}_s": round(v, 1) for k, v in timings.items()},
-        "score_total_s": round(total, 1),
-        "customers_per_s": int(np.floor(len(features) / total)),
-        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
-    }
+    if step.returncode != 0:
+        raise RuntimeError(f"dbt build failed: see {work / 'dbt_build.log'}")

@@ -8,12 +8,12 @@ import json
 import shutil
 import subprocess
 import tempfile
-import warnings
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
 import mlflow
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 from mlflow.tracking import MlflowClient
@@ -44,18 +44,14 @@ SLICES = ["country", "acquisition_channel"]
 SHAP_SAMPLE_ROWS = 5_000
 
 
-# MLflow warns at class definition that `predict` lacks type hints; its hint-driven input
-# validation is not wanted here (the model validates its own columns).
-warnings.filterwarnings("ignore", message=".*Add type hints to the `predict` method")  # text starts with a colour code
-
-
 class ClvPyfunc(mlflow.pyfunc.PythonModel):
     """MLflow wrapper: the registered artifact is a ClvModel directory."""
 
     def load_context(self, context):
         self.model = ClvModel.load(Path(context.artifacts["clv_model"]))
 
-    def predict(self, context, model_input, params=None):
+    # The hints keep MLflow from warning at class definition (it wants them for validation).
+    def predict(self, context, model_input: pd.DataFrame, params=None) -> np.ndarray:
         return self.model.predict_revenue(model_input)
 
 
@@ -437,7 +433,7 @@ class ScoreOutcome:
     tiers: dict[str, int]
 
 
-def run_score(settings: Settings, as_of_date: date, progress=lambda m: None) -> ScoreOutcome:
+def run_score(settings: Settings, as_of_date: date, progress=lambda m: None, reasons: str = "shap") -> ScoreOutcome:
     """Score every customer in fct_customer_features at `as_of_date` with the champion and
     replace the lake partition `ml/scores/as_of_date=D/` atomically."""
     from clv_jobs import score
@@ -455,7 +451,7 @@ def run_score(settings: Settings, as_of_date: date, progress=lambda m: None) -> 
     features["as_of_date"] = pd.to_datetime(features["as_of_date"])
     progress(f"scoring {len(features):,} customers with model version {version}")
     tiers = score.load_tiers(settings.dbt_project_dir / "seeds" / "clv_value_tiers.csv")
-    table = score.score_frame(model, version, features, tiers, registry.now_utc())
+    table = score.score_frame(model, version, features, tiers, registry.now_utc(), reasons=reasons)
     partition = lake.replace_partition(table, Path(settings.lake_dir) / "ml" / "scores" / f"as_of_date={as_of_date}")
     counts = pd.Series(table.column("value_tier").to_numpy(zero_copy_only=False)).value_counts().to_dict()
     return ScoreOutcome(as_of_date, version, len(table), partition, counts)

@@ -15,7 +15,9 @@ import pyarrow as pa
 
 from clv_jobs.train import BTYD_FEATURES, ClvModel, btyd_features
 
-__all__ = ["load_tiers", "assign_tiers", "top_reasons", "score_frame", "SCORE_SCHEMA"]
+__all__ = ["load_tiers", "assign_tiers", "top_reasons", "score_frame", "SCORE_SCHEMA", "REASON_METHODS"]
+
+REASON_METHODS = ("shap", "approx")
 
 SCORE_SCHEMA = pa.schema(
     [
@@ -73,9 +75,13 @@ def score_frame(
     tiers: list[tuple[str, float]],
     scored_at,
     timings: dict[str, float] | None = None,
+    reasons: str = "shap",
 ) -> pa.Table:
     """Predictions, churn probability, percentile, tier and top-3 reasons for every row.
-    `timings`, when given, receives the seconds of each step (for the benchmark)."""
+    `reasons`: "shap" (exact TreeSHAP) or "approx" (XGBoost's approximate contributions,
+    ~10x faster). `timings`, when given, receives the seconds of each step (for the benchmark)."""
+    if reasons not in REASON_METHODS:
+        raise ValueError(f"reasons: {reasons!r} is not one of {REASON_METHODS}")
     if features.empty:
         raise ValueError("no customers to score")
     clock = _Clock(timings)
@@ -83,12 +89,14 @@ def score_frame(
         # Fitted once here; otherwise each of the three model calls below would refit them.
         features = pd.concat([features, btyd_features(features, model.horizon_days)], axis=1)
     clock.lap("btyd_features")
-    revenue_input, churn_input = model.dmatrix(features), model.dmatrix(features, with_margin=False)
+    revenue_input, churn_input = model.dmatrices(features)
     clock.lap("encode")
     predicted = model.predict_revenue(revenue_input)
     churn = np.clip(model.predict_churn(churn_input), 0.0, 1.0)
     clock.lap("predict")
-    names, impacts = top_reasons(model.contributions(revenue_input), model.encoder.feature_names)
+    names, impacts = top_reasons(
+        model.contributions(revenue_input, approx=reasons == "approx"), model.encoder.feature_names
+    )
     clock.lap("reasons")
     percentile = pd.Series(predicted).rank(pct=True, method="max").to_numpy()
     n = len(features)

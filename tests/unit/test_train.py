@@ -52,6 +52,9 @@ def test_model_round_trip_predicts_identically(tmp_path):
     contributions = loaded.contributions(frame)
     # SHAP contributions add up to the raw prediction.
     np.testing.assert_allclose(contributions.sum(axis=1), regressor.predict(xgb.DMatrix(x)), rtol=1e-4, atol=1e-3)
+    # So do the approximate contributions (`score --reasons approx`), though split differently.
+    approx = loaded.contributions(frame, approx=True)
+    np.testing.assert_allclose(approx.sum(axis=1), regressor.predict(xgb.DMatrix(x)), rtol=1e-4, atol=1e-3)
 
 
 def _manifest(tmp_path, columns):

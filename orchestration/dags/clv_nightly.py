@@ -1,0 +1,52 @@
+"""clv_nightly: the nightly Airflow DAG of clv-warehouse.
+
+source freshness -> dbt build (staging, features, labels and their tests) -> score the month end
+on or before the logical date -> monitor it (drift, matured backtests, retrain decision) ->
+publish the ML marts -> when the monitor recommends retraining, trigger clv_weekly_training.
+
+Monitor runs before publish (the issue lists publish first) so that a night's drift and
+backtests are published the same night; the ML marts read the monitor's lake partitions.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from _clv_common import BASH_KWARGS, DEFAULT_ARGS, as_of_date, clv_jobs, dbt
+from airflow.providers.standard.operators.bash import BashOperator
+from airflow.providers.standard.operators.trigger_dagrun import TriggerDagRunOperator
+from airflow.sdk import DAG
+
+AS_OF = "{{ clv_as_of_date(ds) }}"
+
+with DAG(
+    dag_id="clv_nightly",
+    description="Freshness, dbt build, score, monitor, publish; retrain on a drift alert",
+    schedule="0 2 * * *",
+    start_date=datetime(2024, 1, 1),
+    catchup=False,
+    max_active_runs=1,
+    default_args=DEFAULT_ARGS,
+    user_defined_macros={"clv_as_of_date": as_of_date},
+    tags=["clv"],
+) as dag:
+    source_freshness = BashOperator(task_id="source_freshness", bash_command=dbt("source", "freshness"), **BASH_KWARGS)
+    build_warehouse = BashOperator(task_id="dbt_build_warehouse", bash_command=dbt("build"), **BASH_KWARGS)
+    score = BashOperator(task_id="score", bash_command=clv_jobs("score", "--as-of-date", AS_OF), **BASH_KWARGS)
+    monitor = BashOperator(task_id="monitor", bash_command=clv_jobs("monitor", "--as-of-date", AS_OF), **BASH_KWARGS)
+    publish = BashOperator(
+        task_id="publish_ml_marts", bash_command=dbt("build", "--selector", "ml_marts"), **BASH_KWARGS
+    )
+    # Exit 0 when the monitor recommends retraining, 99 (Airflow: skipped) when it does not.
+    retrain_needed = BashOperator(
+        task_id="retrain_needed",
+        bash_command=clv_jobs("retrain-needed", "--as-of-date", AS_OF),
+        skip_on_exit_code=99,
+        retries=0,
+        **BASH_KWARGS,
+    )
+    trigger_training = TriggerDagRunOperator(
+        task_id="trigger_training", trigger_dag_id="clv_weekly_training", wait_for_completion=False
+    )
+
+    source_freshness >> build_warehouse >> score >> monitor >> publish >> retrain_needed >> trigger_training
