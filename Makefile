@@ -54,8 +54,8 @@ demo: setup ## The whole loop on DuckDB: generate (CUSTOMERS=20000) -> dbt build
 	$(BIN)/clv-jobs summary --run-results target/run_results_warehouse.json --run-results target/run_results.json
 
 lint: setup ## ruff on the Python code, sqlfluff (dbt templater) on the models and singular tests
-	$(BIN)/ruff check python_jobs tests
-	$(BIN)/ruff format --check python_jobs tests
+	$(BIN)/ruff check python_jobs tests orchestration
+	$(BIN)/ruff format --check python_jobs tests orchestration
 	CLV_DUCKDB_PATH=$$(mktemp -d)/lint.duckdb $(BIN)/sqlfluff lint models tests/dbt
 
 test: setup airflow ## Lint, then every test: pytest (units, dbt on DuckDB and PostgreSQL, Airflow DAGs, dbt_expectations suite)

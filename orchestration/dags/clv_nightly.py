@@ -10,12 +10,18 @@ backtests are published the same night; the ML marts read the monitor's lake par
 
 from __future__ import annotations
 
+import sys
 from datetime import datetime
+from pathlib import Path
 
-from _clv_common import BASH_KWARGS, DEFAULT_ARGS, as_of_date, clv_jobs, dbt
 from airflow.providers.standard.operators.bash import BashOperator
 from airflow.providers.standard.operators.trigger_dagrun import TriggerDagRunOperator
 from airflow.sdk import DAG
+
+# The shared helpers sit beside the DAGs; not every Airflow process puts this folder on sys.path.
+if str(Path(__file__).parent) not in sys.path:
+    sys.path.insert(0, str(Path(__file__).parent))
+from _clv_common import BASH_KWARGS, DEFAULT_ARGS, as_of_date, clv_jobs, dbt
 
 AS_OF = "{{ clv_as_of_date(ds) }}"
 

@@ -8,11 +8,17 @@ publish the ML marts (the decision and the evaluations become tables).
 
 from __future__ import annotations
 
+import sys
 from datetime import datetime
+from pathlib import Path
 
-from _clv_common import BASH_KWARGS, DEFAULT_ARGS, clv_jobs, dbt
 from airflow.providers.standard.operators.bash import BashOperator
 from airflow.sdk import DAG
+
+# The shared helpers sit beside the DAGs; not every Airflow process puts this folder on sys.path.
+if str(Path(__file__).parent) not in sys.path:
+    sys.path.insert(0, str(Path(__file__).parent))
+from _clv_common import BASH_KWARGS, DEFAULT_ARGS, clv_jobs, dbt
 
 with DAG(
     dag_id="clv_weekly_training",
