@@ -142,6 +142,41 @@ def load_ml(
         typer.echo(f"{schema}.{name}: {n:,} rows")
 
 
+@app.command("register-partitions")
+def register_partitions(
+    lake_uri: Annotated[str, typer.Option(help="The lake's root: s3://bucket/prefix (or a local folder).")],
+    target: Annotated[str, typer.Option(help="dbt target: prod runs the statements; others print them.")] = "prod",
+) -> None:
+    """Register every lake partition with the Redshift Spectrum external tables (idempotent:
+    ADD IF NOT EXISTS), through `dbt run-operation register_lake_partitions`."""
+    import json
+    import subprocess
+    import sys
+
+    from clv_jobs import s3
+    from clv_jobs.warehouse import ML_TABLES
+
+    tables = [f"raw/{name}" for name in ("transactions", "customers", "events")] + [f"ml/{n}" for n in ML_TABLES]
+    partitions = {}
+    for table in tables:
+        if lake_uri.startswith("s3://"):
+            values = s3.list_partitions(f"{lake_uri.rstrip('/')}/{table}")
+        else:
+            folder = Path(lake_uri) / table
+            values = (
+                sorted(p.name.split("=", 1)[1] for p in folder.glob("*=*") if p.is_dir()) if folder.exists() else []
+            )
+        if values:
+            partitions[table] = values
+    _progress(f"{sum(map(len, partitions.values())):,} partitions in {len(partitions)} tables under {lake_uri}")
+    args = json.dumps({"lake_uri": lake_uri, "partitions": partitions})
+    settings = load_settings()
+    command = [str(Path(sys.executable).parent / "dbt"), "run-operation", "register_lake_partitions", "--args", args]
+    command += ["--target", target, "--project-dir", str(settings.dbt_project_dir)]
+    command += ["--profiles-dir", str(settings.dbt_project_dir)]
+    raise typer.Exit(subprocess.run(command).returncode)
+
+
 @app.command()
 def train(
     as_of_date: Annotated[

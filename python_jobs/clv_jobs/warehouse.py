@@ -150,7 +150,43 @@ def read_relation(relation: str, target: str, duckdb_path: Path | None = None, d
             return con.sql(query).to_arrow_table()
     if target == "ci_postgres":
         return postgres_query(dsn, query)
+    if target == "prod":
+        return _redshift_unload(query)
     raise ValueError(f"read_relation: unsupported target {target!r}")
+
+
+def _redshift_unload(query: str) -> pa.Table:
+    """Redshift: UNLOAD to `CLV_UNLOAD_S3_URI/<uuid>/` with `CLV_REDSHIFT_UNLOAD_ROLE_ARN`, read
+    the Parquet back (`s3.read_unload`). Connects with the prod profile's env vars (password
+    auth; Redshift speaks the PostgreSQL wire protocol)."""
+    import os
+    import uuid
+
+    import psycopg2
+
+    from clv_jobs import s3
+
+    missing = [
+        name
+        for name in ("CLV_REDSHIFT_HOST", "CLV_REDSHIFT_USER", "CLV_REDSHIFT_PASSWORD", "CLV_UNLOAD_S3_URI")
+        + ("CLV_REDSHIFT_UNLOAD_ROLE_ARN",)
+        if not os.environ.get(name)
+    ]
+    if missing:
+        raise ValueError(f"reading from Redshift (target prod) needs the env vars {missing}")
+    connection = psycopg2.connect(
+        host=os.environ["CLV_REDSHIFT_HOST"],
+        port=int(os.environ.get("CLV_REDSHIFT_PORT", "5439")),
+        user=os.environ["CLV_REDSHIFT_USER"],
+        password=os.environ["CLV_REDSHIFT_PASSWORD"],
+        dbname=os.environ.get("CLV_REDSHIFT_DATABASE", "clv"),
+        sslmode="require",
+    )
+    try:
+        prefix = f"{os.environ['CLV_UNLOAD_S3_URI'].rstrip('/')}/{uuid.uuid4().hex}/"
+        return s3.read_unload(connection, query, prefix, os.environ["CLV_REDSHIFT_UNLOAD_ROLE_ARN"])
+    finally:
+        connection.close()
 
 
 def build_summary(settings) -> dict:
