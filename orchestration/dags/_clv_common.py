@@ -55,6 +55,9 @@ def notify_failure(context) -> None:
         import boto3  # only where alerts are configured
 
         boto3.client("sns").publish(TopicArn=topic, Subject="clv-warehouse task failed", Message=json.dumps(message))
+        boto3.client("cloudwatch").put_metric_data(
+            Namespace="clv-warehouse", MetricData=[{"MetricName": "FailedTasks", "Value": 1, "Unit": "Count"}]
+        )
 
 
 DEFAULT_ARGS = {

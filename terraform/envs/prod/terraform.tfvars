@@ -1,0 +1,7 @@
+region                      = "eu-west-1"
+environment                 = "prod"
+lake_bucket_name            = "clv-warehouse-prod-lake-CHANGE-ME"
+subnet_ids                  = ["subnet-CHANGE-ME-a", "subnet-CHANGE-ME-b", "subnet-CHANGE-ME-c"]
+security_group_ids          = ["sg-CHANGE-ME"]
+redshift_base_capacity_rpus = 32
+alert_emails                = ["data-platform@example.com"]
