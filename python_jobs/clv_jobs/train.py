@@ -79,7 +79,7 @@ class Encoder:
         _require(frame, self.numeric + list(self.categories), "features")
         parts = [frame[self.numeric].astype("float64").to_numpy(dtype=np.float32, na_value=np.nan)]
         for column, values in self.categories.items():
-            codes = pd.Categorical(frame[column].astype(str), categories=values).codes
+            codes = pd.Index(values).get_indexer(frame[column].astype(str))  # -1: unseen in training
             onehot = np.zeros((len(frame), len(values)), dtype=np.float32)
             known = codes >= 0
             onehot[np.flatnonzero(known), codes[known]] = 1.0
@@ -216,13 +216,14 @@ def btyd_features(frame: pd.DataFrame, horizon_days: int, max_fit_rows: int = BT
     expected purchases over the horizon and expected order value, per row.
 
     Unsupervised on history: only features (facts on or before the as-of date) go in, so these
-    are as point-in-time as the features themselves. Each date's fit starts from the previous.
-    A date with more than `max_fit_rows` rows is fitted on a seeded random sample of that many
-    (seven parameters: the estimates barely move, the time is bounded); every row is scored.
+    are as point-in-time as the features themselves. Every date's fit starts from the same point
+    and does not depend on row order, so training and scoring compute the same values for the
+    same customers. A date with more than `max_fit_rows` rows is fitted on a seeded sample of
+    that many, drawn in customer-id order (seven parameters: the estimates barely move, the
+    time is bounded); every row is scored.
     """
-    _require(frame, RFM_COLUMNS + ["as_of_date", "avg_purchase_value_usd"], "BTYD inputs")
+    _require(frame, RFM_COLUMNS + ["customer_id", "as_of_date", "avg_purchase_value_usd"], "BTYD inputs")
     out = pd.DataFrame(index=frame.index, columns=BTYD_FEATURES, dtype=float)
-    bg_start, gg_start = (1.0, 1.0, 1.0, 1.0), (1.0, 1.0, 1.0)
     for _, idx in sorted(frame.groupby("as_of_date").indices.items()):
         part = frame.iloc[idx]
         x = part["frequency"].to_numpy(float)
@@ -231,12 +232,11 @@ def btyd_features(frame: pd.DataFrame, horizon_days: int, max_fit_rows: int = BT
         monetary = part["monetary_value_usd"].to_numpy(float)
         fit = slice(None)
         if len(part) > max_fit_rows:
-            fit = np.sort(np.random.default_rng(0).choice(len(part), max_fit_rows, replace=False))
-        bg = btyd.fit_bg_nbd(x[fit], t_x[fit], t[fit], initial=bg_start)
-        bg_start = (bg.r, bg.alpha, bg.a, bg.b)
+            by_customer = np.argsort(part["customer_id"].astype(str).to_numpy(), kind="stable")
+            fit = by_customer[np.random.default_rng(0).choice(len(part), max_fit_rows, replace=False)]
+        bg = btyd.fit_bg_nbd(x[fit], t_x[fit], t[fit])
         try:
-            gg = btyd.fit_gamma_gamma(x[fit], monetary[fit], initial=gg_start)
-            gg_start = (gg.p, gg.q, gg.gamma)
+            gg = btyd.fit_gamma_gamma(x[fit], monetary[fit])
             spend = gg.expected_order_value(x, monetary)
         except ValueError:  # no repeat buyers yet at this date
             spend = np.full(len(part), part["avg_purchase_value_usd"].mean())

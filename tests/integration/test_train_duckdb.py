@@ -60,7 +60,7 @@ def test_train_logs_registers_and_decides(settings):
     assert (outcome.report_dir / "lorenz.png").stat().st_size > 0
 
     # `clv-jobs evaluate` of the same version on the same marts reproduces the training run's
-    # test table (BTYD refits start from other points: equal to optimizer precision).
+    # test table (the BTYD fits of the test date see the same rows: equal up to float rounding).
     evaluated = jobs.run_evaluate(settings, outcome.model_version)
     pd.testing.assert_frame_equal(evaluated.metrics, outcome.metrics, rtol=1e-4, atol=1e-4)
     assert MlflowClient().get_run(evaluated.run_id).data.tags["job"] == "evaluate"
