@@ -12,7 +12,9 @@ import typer
 
 from clv_jobs.settings import load_settings
 
-app = typer.Typer(help="clv-warehouse jobs: data in, and (soon) train, score and monitor.", no_args_is_help=True)
+app = typer.Typer(
+    help="clv-warehouse jobs: land data, train and evaluate, score, monitor, backtest.", no_args_is_help=True
+)
 import_app = typer.Typer(help="Import a public data set into the lake's raw contract.", no_args_is_help=True)
 app.add_typer(import_app, name="import")
 bench_app = typer.Typer(help="Benchmarks: print time and peak memory figures.", no_args_is_help=True)
