@@ -24,7 +24,7 @@ import pandas as pd
 from clv_jobs import report
 from clv_jobs.features import feature_spec_from_manifest
 from clv_jobs.settings import Settings
-from clv_jobs.train import load_model_config, train_models
+from clv_jobs.train import load_model_config, order_examples, train_models
 
 __all__ = ["BacktestOutcome", "run_backtest", "HEADLINE"]
 
@@ -119,8 +119,7 @@ def run_backtest(
 
     with duckdb.connect(str(database), read_only=True) as con:
         frame = con.sql("select * from marts.fct_clv_training_examples").df()
-    frame["as_of_date"] = pd.to_datetime(frame["as_of_date"])
-    frame = frame.sort_values(["as_of_date", "customer_id"], kind="stable").reset_index(drop=True)
+    frame = order_examples(frame)
     test = frame[frame["split"] == "test"]
     if test.empty or test["as_of_date"].dt.date.iloc[0] != as_of_date:
         raise ValueError(f"the backtest build has no test rows at {as_of_date} (see {work / 'dbt_build.log'})")
@@ -131,20 +130,7 @@ def run_backtest(
     scored = result.test
     columns = list(result.prediction_columns)
 
-    oracle_note = "no oracle (real data)"
-    path = Path(settings.lake_dir) / "oracle" / "expected_revenue" / f"as_of_date={as_of_date}"
-    if path.exists():
-        oracle = pd.read_parquet(path)
-        if int(oracle["horizon_days"].iloc[0]) == horizon_days:
-            oracle = oracle[["customer_id", "expected_revenue_usd"]].rename(
-                columns={"expected_revenue_usd": "pred_oracle"}
-            )
-            scored = scored.merge(oracle, on="customer_id", how="left")
-            scored["pred_oracle"] = scored["pred_oracle"].fillna(0.0)
-            columns.append("pred_oracle")
-            oracle_note = "oracle: the generator's expected revenue from the latent rates"
-        else:
-            oracle_note = f"no oracle: the lake's oracle is for a {int(oracle['horizon_days'].iloc[0])}-day horizon"
+    scored, oracle_note = report.add_oracle(scored, columns, settings.lake_dir, as_of_date, horizon_days)
 
     metrics = report.metrics_table(scored, label, columns)
     splits = frame[frame["split"].isin(["train", "valid", "test"])]

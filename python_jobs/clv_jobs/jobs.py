@@ -21,7 +21,7 @@ from mlflow.tracking import MlflowClient
 from clv_jobs import evaluate, lake, monitor, registry, report, warehouse
 from clv_jobs.features import feature_spec_from_manifest
 from clv_jobs.settings import Settings
-from clv_jobs.train import Baselines, ClvModel, TuneBudget, load_model_config, train_models
+from clv_jobs.train import Baselines, ClvModel, TuneBudget, load_model_config, order_examples, train_models
 
 __all__ = [
     "TrainOutcome",
@@ -93,13 +93,6 @@ def _fingerprint(frame: pd.DataFrame) -> str:
     return hashlib.sha256(hashed.to_numpy().tobytes()).hexdigest()
 
 
-def _oracle(lake_dir: Path, as_of: date) -> pd.DataFrame | None:
-    path = Path(lake_dir) / "oracle" / "expected_revenue" / f"as_of_date={as_of}"
-    if not path.exists():
-        return None
-    return pd.read_parquet(path)[["customer_id", "expected_revenue_usd"]]
-
-
 def _date(value) -> date:
     return pd.Timestamp(value).date()
 
@@ -112,10 +105,7 @@ def run_train(
     manifest = settings.dbt_target_path / "manifest.json"
     spec = feature_spec_from_manifest(manifest)
     progress("reading fct_clv_training_examples (one query)")
-    frame = read_mart(settings, "marts.fct_clv_training_examples")
-    frame["as_of_date"] = pd.to_datetime(frame["as_of_date"])
-    # The engine returns rows in no fixed order; row subsampling would then differ run to run.
-    frame = frame.sort_values(["as_of_date", "customer_id"], kind="stable").reset_index(drop=True)
+    frame = order_examples(read_mart(settings, "marts.fct_clv_training_examples"))
     test_dates = frame.loc[frame["split"] == "test", "as_of_date"].unique()
     if len(test_dates) != 1:
         raise ValueError(f"fct_clv_training_examples: expected one test as-of date, found {len(test_dates)}")
@@ -129,11 +119,7 @@ def run_train(
     result = train_models(frame, spec, config, horizon, progress, tune)
     test = result.test
     columns = list(result.prediction_columns)
-    oracle = _oracle(settings.lake_dir, test_as_of)
-    if oracle is not None:
-        test = test.merge(oracle.rename(columns={"expected_revenue_usd": "pred_oracle"}), on="customer_id", how="left")
-        test["pred_oracle"] = test["pred_oracle"].fillna(0.0)
-        columns.append("pred_oracle")
+    test, _ = report.add_oracle(test, columns, settings.lake_dir, test_as_of, horizon)
 
     evaluation = _evaluate(result.model, test, label, columns, config["gates"])
     metrics, slices, fairness, importance = (
@@ -191,11 +177,7 @@ def run_train(
         for objective, values in result.validation.items():
             for metric, value in values.items():
                 mlflow.log_metric(f"valid_{metric}__{objective.replace(':', '_')}", value)
-        for row in metrics.to_dict("records"):
-            for key, value in row.items():
-                if key != "model":
-                    mlflow.log_metric(f"{row['model']}__{key}", value)
-        mlflow.log_metric("xgboost__disparate_impact_ratio", fairness["ratio"])
+        _log_test_metrics(evaluation)
         files = _write_evaluation(evaluation, test, label, columns, tmp)
         _log_evaluation(files)
         model_dir = result.model.save(tmp / "clv_model")
@@ -269,6 +251,15 @@ def _write_evaluation(evaluation: Evaluation, test, label, columns, out_dir: Pat
     evaluation.slices.to_csv(out_dir / "slices.csv", index=False)
     evaluate.decile_table(test[label], test["pred_xgboost"]).to_csv(out_dir / "deciles.csv", index=False)
     return [*files, out_dir / "metrics.csv", out_dir / "slices.csv", out_dir / "deciles.csv"]
+
+
+def _log_test_metrics(evaluation: Evaluation) -> None:
+    """Every model's test metrics as `<model>__<metric>`, and the candidate's fairness ratio."""
+    for row in evaluation.metrics.to_dict("records"):
+        for key, value in row.items():
+            if key != "model":
+                mlflow.log_metric(f"{row['model']}__{key}", value)
+    mlflow.log_metric("xgboost__disparate_impact_ratio", evaluation.fairness["ratio"])
 
 
 def _log_evaluation(files: list[Path]) -> None:
@@ -374,9 +365,7 @@ def run_evaluate(settings: Settings, version: str | None = None, progress=lambda
     else:
         model = load_model_version(version)
     progress("reading fct_clv_training_examples (one query)")
-    frame = read_mart(settings, "marts.fct_clv_training_examples")
-    frame["as_of_date"] = pd.to_datetime(frame["as_of_date"])
-    frame = frame.sort_values(["as_of_date", "customer_id"], kind="stable").reset_index(drop=True)
+    frame = order_examples(read_mart(settings, "marts.fct_clv_training_examples"))
     test = frame[frame["split"] == "test"].copy()
     if test.empty:
         raise ValueError("fct_clv_training_examples has no 'test' rows: nothing to evaluate on")
@@ -393,11 +382,7 @@ def run_evaluate(settings: Settings, version: str | None = None, progress=lambda
     for name, values in baselines.predict(test).items():
         test[f"pred_{name}"] = values
         columns.append(f"pred_{name}")
-    oracle = _oracle(settings.lake_dir, test_as_of)
-    if oracle is not None:
-        test = test.merge(oracle.rename(columns={"expected_revenue_usd": "pred_oracle"}), on="customer_id", how="left")
-        test["pred_oracle"] = test["pred_oracle"].fillna(0.0)
-        columns.append("pred_oracle")
+    test, _ = report.add_oracle(test, columns, settings.lake_dir, test_as_of, model.horizon_days)
     evaluation = _evaluate(model, test, label, columns, config["gates"])
 
     mlflow.set_tracking_uri(registry.tracking_uri())
@@ -406,11 +391,7 @@ def run_evaluate(settings: Settings, version: str | None = None, progress=lambda
     shutil.rmtree(report_dir, ignore_errors=True)
     with mlflow.start_run(run_name=f"evaluate-v{version}-{test_as_of}") as run:
         mlflow.set_tags({"job": "evaluate", "model_version": version, "test_as_of_date": str(test_as_of)})
-        for row in evaluation.metrics.to_dict("records"):
-            for key, value in row.items():
-                if key != "model":
-                    mlflow.log_metric(f"{row['model']}__{key}", value)
-        mlflow.log_metric("xgboost__disparate_impact_ratio", evaluation.fairness["ratio"])
+        _log_test_metrics(evaluation)
         _log_evaluation(_write_evaluation(evaluation, test, label, columns, report_dir))
     _land_evaluations(
         settings.lake_dir,

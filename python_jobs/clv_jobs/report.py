@@ -14,7 +14,26 @@ import pandas as pd
 
 from clv_jobs import evaluate
 
-__all__ = ["metrics_table", "slice_table", "write_plots", "shap_importance", "model_card"]
+__all__ = ["metrics_table", "slice_table", "write_plots", "shap_importance", "model_card", "add_oracle"]
+
+
+def add_oracle(
+    test: pd.DataFrame, columns: list[str], lake_dir: Path, as_of, horizon_days: int
+) -> tuple[pd.DataFrame, str]:
+    """The synthetic generator's oracle as `pred_oracle` (appended to `columns`; customers it
+    does not list expect 0) when the lake has one for this as-of date and horizon. Returns the
+    frame and a note saying which."""
+    path = Path(lake_dir) / "oracle" / "expected_revenue" / f"as_of_date={as_of}"
+    if not path.exists():
+        return test, "no oracle (real data)"
+    oracle = pd.read_parquet(path)
+    if int(oracle["horizon_days"].iloc[0]) != horizon_days:
+        return test, f"no oracle: the lake's oracle is for a {int(oracle['horizon_days'].iloc[0])}-day horizon"
+    oracle = oracle[["customer_id", "expected_revenue_usd"]].rename(columns={"expected_revenue_usd": "pred_oracle"})
+    test = test.merge(oracle, on="customer_id", how="left")
+    test["pred_oracle"] = test["pred_oracle"].fillna(0.0)
+    columns.append("pred_oracle")
+    return test, "oracle: the generator's expected revenue from the latent rates"
 
 
 def metrics_table(test: pd.DataFrame, label: str, prediction_columns: list[str]) -> pd.DataFrame:

@@ -25,6 +25,7 @@ from clv_jobs.features import FeatureSpec
 
 __all__ = [
     "load_model_config",
+    "order_examples",
     "Encoder",
     "ClvModel",
     "Baselines",
@@ -49,6 +50,13 @@ def load_model_config(path: Path | None = None) -> dict:
     if path is None:
         return tomllib.loads(resources.files("clv_jobs").joinpath("conf/model.toml").read_text())
     return tomllib.loads(Path(path).read_text())
+
+
+def order_examples(frame: pd.DataFrame) -> pd.DataFrame:
+    """`as_of_date` as datetimes, rows sorted by as-of date and customer. Engines return rows in
+    no fixed order; row subsampling in XGBoost would then differ run to run."""
+    frame = frame.assign(as_of_date=pd.to_datetime(frame["as_of_date"]))
+    return frame.sort_values(["as_of_date", "customer_id"], kind="stable").reset_index(drop=True)
 
 
 def _require(frame: pd.DataFrame, columns: list[str], where: str) -> None:

@@ -51,7 +51,7 @@ def read_hyperparameters() -> dict:
 def train_entry() -> None:
     from clv_jobs import report
     from clv_jobs.features import FeatureSpec
-    from clv_jobs.train import load_model_config, train_models
+    from clv_jobs.train import load_model_config, order_examples, train_models
 
     channel = Path(os.environ.get("SM_CHANNEL_TRAIN", "/opt/ml/input/data/train"))
     model_dir = Path(os.environ.get("SM_MODEL_DIR", "/opt/ml/model"))
@@ -63,9 +63,7 @@ def train_entry() -> None:
     config = load_model_config()
     # Hyperparameters override the versioned parameters of conf/model.toml, key by key.
     config["xgboost"].update({k: v for k, v in read_hyperparameters().items() if k in config["xgboost"]})
-    frame = pd.read_parquet(channel / "training_examples.parquet")
-    frame["as_of_date"] = pd.to_datetime(frame["as_of_date"])
-    frame = frame.sort_values(["as_of_date", "customer_id"], kind="stable").reset_index(drop=True)
+    frame = order_examples(pd.read_parquet(channel / "training_examples.parquet"))
     horizon = int(frame["horizon_days"].iloc[0])
     result = train_models(frame, spec, config, horizon, progress=lambda m: print(m, file=sys.stderr, flush=True))
     result.model.save(model_dir)
