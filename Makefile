@@ -28,7 +28,7 @@ help: ## List the targets
 
 $(BIN)/.installed: pyproject.toml uv.lock packages.yml
 	@test -x .tools/bin/uv || ($(PYTHON) -m venv .tools && .tools/bin/pip install -q "uv==$(UV_VERSION)")
-	.tools/bin/uv sync --locked
+	.tools/bin/uv sync --locked --all-extras
 	$(BIN)/dbt deps --quiet
 	@touch $@
 

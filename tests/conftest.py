@@ -1,11 +1,14 @@
-"""Shared fixtures: a small synthetic lake, a dbt runner with isolated artefacts, PostgreSQL."""
+"""Shared fixtures: a small synthetic lake, a dbt runner with isolated artefacts, PostgreSQL,
+moto's AWS server."""
 
 from __future__ import annotations
 
 import os
 import shutil
+import socket
 import subprocess
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -96,3 +99,53 @@ def duckdb_build(tmp_path_factory, synthetic_lake) -> tuple[Path, DbtResult]:
 def copy_lake(src: Path, dst: Path) -> Path:
     shutil.copytree(src, dst)
     return dst
+
+
+@dataclass
+class MotoServer:
+    url: str
+    recording: Path  # every request the server received, one JSON object per line
+
+    def requests(self, target: str) -> list[dict]:
+        """The JSON bodies of the recorded requests whose X-Amz-Target is `target`
+        (e.g. "SageMaker.CreateTrainingJob"): what the client really sent."""
+        import base64
+        import json
+
+        found = []
+        for line in self.recording.read_text().splitlines():
+            entry = json.loads(line)
+            headers = {k.lower(): v for k, v in entry["headers"].items()}
+            if headers.get("x-amz-target") == target:
+                body = base64.b64decode(entry["body"]) if entry["body_encoded"] else entry["body"]
+                found.append(json.loads(body))
+        return found
+
+
+@pytest.fixture(scope="session")
+def moto_server(tmp_path_factory) -> MotoServer:
+    """moto's server on 127.0.0.1 (S3, SageMaker, IAM, CloudWatch APIs), recording requests."""
+    recording = tmp_path_factory.mktemp("moto") / "requests.jsonl"
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    env = {**os.environ, "MOTO_ENABLE_RECORDING": "1", "MOTO_RECORDER_FILEPATH": str(recording)}
+    server = subprocess.Popen(
+        [str(BIN / "moto_server"), "-H", "127.0.0.1", "-p", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.time() + 30
+    while time.time() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            break
+        except OSError:
+            time.sleep(0.2)
+    else:
+        server.kill()
+        pytest.fail("moto_server did not start")
+    yield MotoServer(f"http://127.0.0.1:{port}", recording)
+    server.terminate()
+    server.wait(timeout=10)

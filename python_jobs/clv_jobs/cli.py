@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import time
 from datetime import date, datetime
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -22,6 +23,26 @@ app.add_typer(bench_app, name="bench")
 
 LakeOption = Annotated[
     Path | None, typer.Option("--lake", help="Lake folder (default: $CLV_LAKE_DIR or ./lake).", show_default=False)
+]
+
+
+class Backend(StrEnum):
+    local = "local"
+    sagemaker = "sagemaker"
+
+
+BackendOption = Annotated[
+    Backend,
+    typer.Option(
+        envvar="CLV_BACKEND",
+        help="Run here, or as a SageMaker job (needs the CLV_SAGEMAKER_* settings: README, Going to production).",
+    ),
+]
+WaitOption = Annotated[
+    bool, typer.Option(help="SageMaker: wait for the job and finish here; --no-wait prints the job to --attach.")
+]
+AttachOption = Annotated[
+    str | None, typer.Option(help="SageMaker: finish a job submitted with --no-wait (wait, then as local).")
 ]
 
 
@@ -189,17 +210,27 @@ def train(
     ] = False,
     tune_trials: Annotated[int, typer.Option(help="Tuning budget: at most this many fits.", min=1)] = 30,
     tune_timeout: Annotated[float, typer.Option(help="Tuning budget: at most this many seconds.", min=1)] = 600,
+    backend: BackendOption = Backend.local,
+    wait: WaitOption = True,
+    attach: AttachOption = None,
 ) -> None:
     """Train XGBoost + churn head against the baselines, evaluate, log to MLflow, register with gates."""
     from clv_jobs import jobs
     from clv_jobs.train import TuneBudget
 
-    outcome = jobs.run_train(
-        load_settings(),
-        _parse_date(as_of_date) if as_of_date else None,
-        progress=_progress,
-        tune=TuneBudget(tune_trials, tune_timeout) if tune else None,
-    )
+    settings = load_settings()
+    budget = TuneBudget(tune_trials, tune_timeout) if tune else None
+    parsed = _parse_date(as_of_date) if as_of_date else None
+    if backend is Backend.local:
+        if attach:
+            raise typer.BadParameter("--attach is for --backend sagemaker")
+        outcome = jobs.run_train(settings, parsed, progress=_progress, tune=budget)
+    else:
+        job = attach or jobs.submit_train_sagemaker(settings, parsed, progress=_progress, tune=budget)
+        if not wait and not attach:
+            typer.echo(f"submitted {job}; finish it with: clv-jobs train --backend sagemaker --attach {job}")
+            return
+        outcome = jobs.collect_train_sagemaker(settings, job, progress=_progress)
     table = outcome.metrics.set_index("model")
     typer.echo(f"\nTest metrics (MLflow run {outcome.run_id}, model version {outcome.model_version}):")
     typer.echo(table.to_string(float_format=lambda v: f"{v:,.3f}"))
@@ -231,18 +262,35 @@ def evaluate_command(
 
 @app.command()
 def score(
-    as_of_date: Annotated[str, typer.Option(help="Score customers as of this month end (YYYY-MM-DD).")],
+    as_of_date: Annotated[
+        str | None, typer.Option(help="Score customers as of this month end (YYYY-MM-DD); not with --attach.")
+    ] = None,
     reasons: Annotated[
         str,
         typer.Option(
             help="Top-3 reasons from exact TreeSHAP ('shap') or XGBoost's ~10x faster approximation ('approx')."
         ),
     ] = "shap",
+    backend: BackendOption = Backend.local,
+    wait: WaitOption = True,
+    attach: AttachOption = None,
 ) -> None:
     """Score every customer at the as-of date with the champion; write lake/ml/scores/as_of_date=D/."""
     from clv_jobs import jobs
 
-    outcome = jobs.run_score(load_settings(), _parse_date(as_of_date), progress=_progress, reasons=reasons)
+    settings = load_settings()
+    if (as_of_date is None) == (attach is None):
+        raise typer.BadParameter("give --as-of-date, or --attach with --backend sagemaker")
+    if backend is Backend.local:
+        if attach:
+            raise typer.BadParameter("--attach is for --backend sagemaker")
+        outcome = jobs.run_score(settings, _parse_date(as_of_date), progress=_progress, reasons=reasons)
+    else:
+        job = attach or jobs.submit_score_sagemaker(settings, _parse_date(as_of_date), _progress, reasons)
+        if not wait and not attach:
+            typer.echo(f"submitted {job}; finish it with: clv-jobs score --backend sagemaker --attach {job}")
+            return
+        outcome = jobs.collect_score_sagemaker(settings, job, progress=_progress)
     typer.echo(
         f"scored {outcome.rows:,} customers at {outcome.as_of_date} with model version "
         f"{outcome.model_version} -> {outcome.partition}"

@@ -27,7 +27,16 @@ __all__ = [
     "TrainOutcome",
     "ScoreOutcome",
     "run_train",
+    "read_training_examples",
+    "register_trained",
     "run_score",
+    "features_at",
+    "require_champion",
+    "land_scores",
+    "submit_train_sagemaker",
+    "collect_train_sagemaker",
+    "submit_score_sagemaker",
+    "collect_score_sagemaker",
     "run_promote",
     "run_rollback",
     "load_champion",
@@ -97,26 +106,46 @@ def _date(value) -> date:
     return pd.Timestamp(value).date()
 
 
-def run_train(
-    settings: Settings, as_of_date: date | None = None, progress=lambda m: None, tune: TuneBudget | None = None
-) -> TrainOutcome:
-    config = load_model_config()
-    label = config["labels"]["revenue"]
-    manifest = settings.dbt_target_path / "manifest.json"
-    spec = feature_spec_from_manifest(manifest)
-    progress("reading fct_clv_training_examples (one query)")
-    frame = order_examples(read_mart(settings, "marts.fct_clv_training_examples"))
+def _test_as_of(frame: pd.DataFrame) -> date:
     test_dates = frame.loc[frame["split"] == "test", "as_of_date"].unique()
     if len(test_dates) != 1:
         raise ValueError(f"fct_clv_training_examples: expected one test as-of date, found {len(test_dates)}")
-    test_as_of = _date(test_dates[0])
+    return _date(test_dates[0])
+
+
+def read_training_examples(settings: Settings, as_of_date: date | None, progress) -> pd.DataFrame:
+    """The training mart, ordered, checked to have the requested test as-of date."""
+    progress("reading fct_clv_training_examples (one query)")
+    frame = order_examples(read_mart(settings, "marts.fct_clv_training_examples"))
+    test_as_of = _test_as_of(frame)
     if as_of_date is not None and as_of_date != test_as_of:
         raise ValueError(
             f"--as-of-date {as_of_date} is not the marts' test as-of date {test_as_of}: rebuild them "
             f"with dbt build --vars '{{clv_test_as_of_date: {as_of_date}}}'"
         )
+    return frame
+
+
+def run_train(
+    settings: Settings, as_of_date: date | None = None, progress=lambda m: None, tune: TuneBudget | None = None
+) -> TrainOutcome:
+    """Train here, then evaluate, gate and register (`register_trained`)."""
+    config = load_model_config()
+    spec = feature_spec_from_manifest(settings.dbt_target_path / "manifest.json")
+    frame = read_training_examples(settings, as_of_date, progress)
+    result = train_models(frame, spec, config, int(frame["horizon_days"].iloc[0]), progress, tune)
+    return register_trained(settings, frame, spec, config, result)
+
+
+def register_trained(
+    settings: Settings, frame: pd.DataFrame, spec, config: dict, result, extra_tags: dict | None = None
+) -> TrainOutcome:
+    """Evaluate a fit on the test rows beside every baseline, log it to MLflow, register it and
+    apply the gates. The fit ran here (`run_train`) or on SageMaker (the launcher)."""
+    label = config["labels"]["revenue"]
+    manifest = settings.dbt_target_path / "manifest.json"
+    test_as_of = _test_as_of(frame)
     horizon = int(frame["horizon_days"].iloc[0])
-    result = train_models(frame, spec, config, horizon, progress, tune)
     test = result.test
     columns = list(result.prediction_columns)
     test, _ = report.add_oracle(test, columns, settings.lake_dir, test_as_of, horizon)
@@ -157,6 +186,7 @@ def run_train(
                 "dbt_manifest_hash": _manifest_hash(manifest),
                 "training_data_fingerprint": _fingerprint(frame[["customer_id", "as_of_date", label]]),
                 "test_as_of_date": str(test_as_of),
+                **(extra_tags or {}),
             }
         )
         mlflow.log_params(
@@ -414,28 +444,89 @@ class ScoreOutcome:
     tiers: dict[str, int]
 
 
+def features_at(settings: Settings, as_of_date: date, progress=lambda m: None) -> pd.DataFrame:
+    """fct_customer_features at one as-of date (one query); fails when the date has no rows."""
+    progress(f"reading fct_customer_features at {as_of_date} (one query)")
+    relation = f"(select * from marts.fct_customer_features where as_of_date = '{as_of_date}') as f"
+    features = read_mart(settings, relation)
+    if features.empty:
+        raise ValueError(f"fct_customer_features has no rows at {as_of_date}: as-of dates are month ends of the spine")
+    features["as_of_date"] = pd.to_datetime(features["as_of_date"])
+    return features
+
+
+def require_champion() -> tuple[str, ClvModel]:
+    champion = load_champion()
+    if champion is None:
+        raise ValueError(f"no champion in the registry ({registry.tracking_uri()}): run `clv-jobs train` first")
+    return champion
+
+
+def land_scores(settings: Settings, as_of_date: date, version: str, table: pa.Table) -> ScoreOutcome:
+    """Replace the lake partition ml/scores/as_of_date=D/ atomically with `table`."""
+    partition = lake.replace_partition(table, Path(settings.lake_dir) / "ml" / "scores" / f"as_of_date={as_of_date}")
+    counts = pd.Series(table.column("value_tier").to_numpy(zero_copy_only=False)).value_counts().to_dict()
+    return ScoreOutcome(as_of_date, version, len(table), partition, counts)
+
+
 def run_score(settings: Settings, as_of_date: date, progress=lambda m: None, reasons: str = "shap") -> ScoreOutcome:
     """Score every customer in fct_customer_features at `as_of_date` with the champion and
     replace the lake partition `ml/scores/as_of_date=D/` atomically."""
     from clv_jobs import score
 
-    champion = load_champion()
-    if champion is None:
-        raise ValueError(f"no champion in the registry ({registry.tracking_uri()}): run `clv-jobs train` first")
-    version, model = champion
-    progress(f"reading fct_customer_features at {as_of_date} (one query)")
-    features = read_mart(
-        settings, f"(select * from marts.fct_customer_features where as_of_date = '{as_of_date}') as f"
-    )
-    if features.empty:
-        raise ValueError(f"fct_customer_features has no rows at {as_of_date}: as-of dates are month ends of the spine")
-    features["as_of_date"] = pd.to_datetime(features["as_of_date"])
+    version, model = require_champion()
+    features = features_at(settings, as_of_date, progress)
     progress(f"scoring {len(features):,} customers with model version {version}")
     tiers = score.load_tiers(settings.dbt_project_dir / "seeds" / "clv_value_tiers.csv")
     table = score.score_frame(model, version, features, tiers, registry.now_utc(), reasons=reasons)
-    partition = lake.replace_partition(table, Path(settings.lake_dir) / "ml" / "scores" / f"as_of_date={as_of_date}")
-    counts = pd.Series(table.column("value_tier").to_numpy(zero_copy_only=False)).value_counts().to_dict()
-    return ScoreOutcome(as_of_date, version, len(table), partition, counts)
+    return land_scores(settings, as_of_date, version, table)
+
+
+def submit_train_sagemaker(
+    settings: Settings, as_of_date: date | None = None, progress=lambda m: None, tune: TuneBudget | None = None
+) -> str:
+    """Submit the training job (backends/sagemaker_launcher): the same rows and the versioned
+    [xgboost] parameters as a local run; returns the job name for `collect_train_sagemaker`."""
+    from clv_jobs.backends import sagemaker_launcher as launcher
+
+    sm = launcher.SageMakerSettings.from_env()
+    spec = feature_spec_from_manifest(settings.dbt_target_path / "manifest.json")
+    frame = read_training_examples(settings, as_of_date, progress)
+    hyperparameters = dict(load_model_config()["xgboost"])
+    if tune is not None:
+        hyperparameters.update(tune_trials=tune.trials, tune_timeout_s=tune.timeout_s)
+    return launcher.submit_training(frame, spec, hyperparameters, sm, progress)
+
+
+def collect_train_sagemaker(settings: Settings, job_name: str, progress=lambda m: None, poll_s: float = 30.0):
+    """Wait for a training job, then evaluate, gate and register its model as a local run would."""
+    from clv_jobs.backends import sagemaker_launcher as launcher
+
+    frame, spec, result = launcher.collect_training(job_name, progress, poll_s)
+    return register_trained(
+        settings, frame, spec, load_model_config(), result, extra_tags={"sagemaker_training_job": job_name}
+    )
+
+
+def submit_score_sagemaker(settings: Settings, as_of_date: date, progress=lambda m: None, reasons: str = "shap") -> str:
+    """Submit the champion's batch scoring of `as_of_date` as a processing job; returns its name."""
+    from clv_jobs.backends import sagemaker_launcher as launcher
+    from clv_jobs.score import REASON_METHODS
+
+    if reasons not in REASON_METHODS:
+        raise ValueError(f"--reasons {reasons!r}: expected one of {', '.join(REASON_METHODS)}")
+    sm = launcher.SageMakerSettings.from_env()
+    version, model = require_champion()
+    features = features_at(settings, as_of_date, progress)
+    return launcher.submit_scoring(features, model, version, as_of_date, registry.now_utc(), reasons, sm, progress)
+
+
+def collect_score_sagemaker(settings: Settings, job_name: str, progress=lambda m: None, poll_s: float = 30.0):
+    """Wait for a scoring job and land its scores in the lake, as `run_score` does."""
+    from clv_jobs.backends import sagemaker_launcher as launcher
+
+    as_of_date, version, table = launcher.collect_scoring(job_name, progress, poll_s)
+    return land_scores(settings, as_of_date, version, table)
 
 
 def run_promote(settings: Settings, version: str) -> str:
@@ -540,10 +631,7 @@ def run_monitor(settings: Settings, as_of_date: date, progress=lambda m: None) -
             f"model version {version} has no drift baseline (trained before monitoring existed): "
             f"retrain with `clv-jobs train` and score again"
         )
-    progress(f"reading fct_customer_features at {as_of_date} (one query)")
-    features = read_mart(
-        settings, f"(select * from marts.fct_customer_features where as_of_date = '{as_of_date}') as f"
-    )
+    features = features_at(settings, as_of_date, progress)
     current = features.merge(scores[["customer_id", *monitor.PREDICTIONS]], on="customer_id", how="left")
     drift = monitor.drift_table(model.drift_baseline, current, limits["psi_warn"], limits["psi_alert"])
     progress(

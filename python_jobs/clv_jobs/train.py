@@ -276,7 +276,7 @@ def bg_nbd_gamma_gamma_predict(frame: pd.DataFrame, horizon_days: int) -> np.nda
 @dataclass
 class TrainResult:
     model: ClvModel
-    baselines: Baselines
+    baselines: Baselines | None  # None when the fit ran on SageMaker: only its predictions come back
     validation: dict[str, dict[str, float]]
     best_iteration: int
     test: pd.DataFrame  # the test rows with every model's prediction as pred_<name>

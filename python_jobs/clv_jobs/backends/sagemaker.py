@@ -4,9 +4,12 @@
 Training job (`clv-sagemaker-train`): SageMaker mounts the `train` channel at
 `SM_CHANNEL_TRAIN` (default `/opt/ml/input/data/train`) holding `training_examples.parquet`
 (the `fct_clv_training_examples` mart) and `features.json` (the feature list from dbt's
-manifest); hyperparameters arrive in `SM_HPS` or `/opt/ml/input/config/hyperparameters.json`;
-the model goes to `SM_MODEL_DIR` (`/opt/ml/model`, tarred to S3 by SageMaker) and the test
-metrics to `SM_OUTPUT_DATA_DIR` (`/opt/ml/output/data`).
+manifest); hyperparameters arrive in `SM_HPS` or `/opt/ml/input/config/hyperparameters.json`
+(any key of `[xgboost]` in conf/model.toml, plus `tune_trials` / `tune_timeout_s` to tune);
+the model goes to `SM_MODEL_DIR` (`/opt/ml/model`, tarred to S3 by SageMaker as model.tar.gz)
+and to `SM_OUTPUT_DATA_DIR` (`/opt/ml/output/data`, output.tar.gz): the test metrics, the
+test rows with every model's prediction and the fit summary, which the launcher
+(`sagemaker_launcher.collect_training`) evaluates, gates and registers like a local run.
 
 Batch scoring as a processing job (`clv-sagemaker-score`): the model under
 `/opt/ml/processing/model`, the features of one as-of date under `/opt/ml/processing/input`
@@ -27,10 +30,12 @@ from pathlib import Path
 import pandas as pd
 import pyarrow.parquet as pq
 
-__all__ = ["train_entry", "score_entry", "read_hyperparameters", "TIERS"]
+__all__ = ["train_entry", "score_entry", "read_hyperparameters", "TIERS", "TEST_ROWS_FILE", "FIT_SUMMARY_FILE"]
 
 # The value tiers of seeds/clv_value_tiers.csv, for containers that do not ship the dbt project.
 TIERS = [("platinum", 0.95), ("gold", 0.80), ("silver", 0.50), ("bronze", 0.0)]
+TEST_ROWS_FILE = "test_predictions.parquet"
+FIT_SUMMARY_FILE = "fit_summary.json"
 
 
 def read_hyperparameters() -> dict:
@@ -51,7 +56,7 @@ def read_hyperparameters() -> dict:
 def train_entry() -> None:
     from clv_jobs import report
     from clv_jobs.features import FeatureSpec
-    from clv_jobs.train import load_model_config, order_examples, train_models
+    from clv_jobs.train import TuneBudget, load_model_config, order_examples, train_models
 
     channel = Path(os.environ.get("SM_CHANNEL_TRAIN", "/opt/ml/input/data/train"))
     model_dir = Path(os.environ.get("SM_MODEL_DIR", "/opt/ml/model"))
@@ -61,15 +66,28 @@ def train_entry() -> None:
             raise SystemExit(f"clv-sagemaker-train: {channel / required} missing from the train channel")
     spec = FeatureSpec(**json.loads((channel / "features.json").read_text()))
     config = load_model_config()
+    hyperparameters = read_hyperparameters()
     # Hyperparameters override the versioned parameters of conf/model.toml, key by key.
-    config["xgboost"].update({k: v for k, v in read_hyperparameters().items() if k in config["xgboost"]})
+    config["xgboost"].update({k: v for k, v in hyperparameters.items() if k in config["xgboost"]})
+    tune = None
+    if "tune_trials" in hyperparameters:
+        tune = TuneBudget(int(hyperparameters["tune_trials"]), float(hyperparameters.get("tune_timeout_s", 600)))
     frame = order_examples(pd.read_parquet(channel / "training_examples.parquet"))
     horizon = int(frame["horizon_days"].iloc[0])
-    result = train_models(frame, spec, config, horizon, progress=lambda m: print(m, file=sys.stderr, flush=True))
+    progress = lambda m: print(m, file=sys.stderr, flush=True)  # noqa: E731 - CloudWatch gets stderr
+    result = train_models(frame, spec, config, horizon, progress=progress, tune=tune)
     result.model.save(model_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
     metrics = report.metrics_table(result.test, config["labels"]["revenue"], result.prediction_columns)
     metrics.to_csv(output_dir / "metrics.csv", index=False)
+    result.test.to_parquet(output_dir / TEST_ROWS_FILE, index=False)
+    summary = {
+        "validation": result.validation,
+        "best_iteration": result.best_iteration,
+        "prediction_columns": result.prediction_columns,
+        "tuning": result.tuning,
+    }
+    (output_dir / FIT_SUMMARY_FILE).write_text(json.dumps(summary, indent=2))
     print(metrics.to_string(index=False), flush=True)
 
 
