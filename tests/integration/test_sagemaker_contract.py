@@ -97,3 +97,24 @@ def test_hyperparameters_from_the_config_file(tmp_path, monkeypatch):
     monkeypatch.setenv("SM_INPUT_CONFIG_DIR", str(tmp_path))
     (tmp_path / "hyperparameters.json").write_text(json.dumps({"max_depth": "4", "objective_name": "tweedie"}))
     assert sagemaker.read_hyperparameters() == {"max_depth": 4, "objective_name": "tweedie"}
+
+
+def test_the_image_runs_the_entry_points_the_package_declares():
+    """docker/sagemaker/Dockerfile is not built here (no Docker daemon, no registry), so check
+    what it depends on: its entry point, and the processing entry point the launcher names,
+    are console scripts of this package, and every path it copies exists."""
+    import tomllib
+
+    dockerfile = (PROJECT_DIR / "docker" / "sagemaker" / "Dockerfile").read_text()
+    scripts = tomllib.loads((PROJECT_DIR / "pyproject.toml").read_text())["project"]["scripts"]
+    (entrypoint,) = [
+        json.loads(line.split(None, 1)[1]) for line in dockerfile.splitlines() if line.startswith("ENTRYPOINT")
+    ]
+    assert entrypoint == ["clv-sagemaker-train"] and scripts[entrypoint[0]] == "clv_jobs.backends.sagemaker:train_entry"
+    assert scripts["clv-sagemaker-score"] == "clv_jobs.backends.sagemaker:score_entry"
+    launcher = (PROJECT_DIR / "python_jobs" / "clv_jobs" / "backends" / "sagemaker_launcher.py").read_text()
+    assert 'entrypoint=["clv-sagemaker-score"]' in launcher
+    for line in dockerfile.splitlines():
+        if line.startswith("COPY"):
+            for source in line.split()[1:-1]:
+                assert (PROJECT_DIR / source).exists(), f"Dockerfile copies {source}, which does not exist"

@@ -17,6 +17,7 @@ IAC_BIN = PROJECT_DIR / ".iac" / "bin"
 FILES = sorted(TERRAFORM.rglob("*.tf"))
 # Resource types of this code that AWS cannot tag; every other resource must set tags.
 NOT_TAGGABLE = {
+    "aws_ecr_lifecycle_policy",
     "aws_kms_alias",
     "aws_iam_role_policy",
     "aws_sns_topic_subscription",
@@ -50,7 +51,13 @@ def _blocks(kind: str):
 
 def test_layout_follows_the_house_style():
     modules = sorted(p for p in (TERRAFORM / "modules").iterdir() if p.is_dir())
-    assert {m.name for m in modules} >= {"lake_bucket", "glue_catalog", "redshift_serverless", "sagemaker_role"}
+    assert {m.name for m in modules} >= {
+        "lake_bucket",
+        "glue_catalog",
+        "redshift_serverless",
+        "sagemaker_role",
+        "image_repository",
+    }
     for module in modules:
         for name in ("main.tf", "variables.tf", "outputs.tf", "versions.tf"):
             assert (module / name).exists(), f"{module.name}/{name} missing"

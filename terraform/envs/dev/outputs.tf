@@ -23,6 +23,16 @@ output "sagemaker_role_arn" {
   value       = module.sagemaker.sagemaker_role_arn
 }
 
+output "sagemaker_s3_uri" {
+  description = "CLV_SAGEMAKER_S3_URI: where the SageMaker jobs' inputs and outputs are staged."
+  value       = "s3://${module.lake.lake_bucket_name}/sagemaker"
+}
+
+output "sagemaker_image_repository_url" {
+  description = "Push the image of docker/sagemaker/Dockerfile here; CLV_SAGEMAKER_IMAGE_URI is <url>:<tag>."
+  value       = module.image.repository_url
+}
+
 output "pii_salt_secret_arn" {
   description = "Secret to read into CLV_PII_SALT."
   value       = module.secrets.pii_salt_secret_arn

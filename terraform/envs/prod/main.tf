@@ -40,6 +40,13 @@ module "sagemaker" {
   tags             = local.tags
 }
 
+module "image" {
+  source      = "../../modules/image_repository"
+  name        = "${local.name}-sagemaker"
+  kms_key_arn = module.lake.lake_kms_key_arn
+  tags        = local.tags
+}
+
 module "secrets" {
   source      = "../../modules/secrets"
   name        = "${local.name}/pii-salt"

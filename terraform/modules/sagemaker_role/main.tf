@@ -1,5 +1,5 @@
-# The role SageMaker training and processing jobs run as: read the training channel and the
-# features, write models/ and ml/, pull the image, write logs. Nothing else.
+# The role SageMaker training and processing jobs run as: read and write their staging area
+# sagemaker/ (clv-jobs --backend sagemaker), write models/ and ml/, pull the image, write logs.
 data "aws_iam_policy_document" "assume" {
   statement {
     actions = ["sts:AssumeRole"]
@@ -30,7 +30,7 @@ data "aws_iam_policy_document" "this" {
   statement {
     sid       = "WriteOutputs"
     actions   = ["s3:PutObject"]
-    resources = ["${var.lake_bucket_arn}/models/*", "${var.lake_bucket_arn}/lake/ml/*"]
+    resources = ["${var.lake_bucket_arn}/sagemaker/*", "${var.lake_bucket_arn}/models/*", "${var.lake_bucket_arn}/lake/ml/*"]
   }
   statement {
     sid       = "LakeKey"
