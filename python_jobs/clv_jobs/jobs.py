@@ -18,7 +18,7 @@ import pandas as pd
 import pyarrow as pa
 from mlflow.tracking import MlflowClient
 
-from clv_jobs import evaluate, lake, monitor, registry, report, warehouse
+from clv_jobs import alerts, evaluate, lake, monitor, registry, report, warehouse
 from clv_jobs.features import feature_spec_from_manifest
 from clv_jobs.settings import Settings
 from clv_jobs.train import Baselines, ClvModel, TuneBudget, load_model_config, order_examples, train_models
@@ -675,6 +675,8 @@ def run_monitor(settings: Settings, as_of_date: date, progress=lambda m: None) -
         }
     )
     lake.replace_partition(run, ml / "monitor_runs" / f"as_of_date={as_of_date}")
+    if alerts.put_monitor_metrics(decision.retrain, int((status == "alert").sum()), int((status == "warn").sum())):
+        progress(f"CloudWatch {alerts.NAMESPACE}/RetrainRecommended = {int(decision.retrain)}")
     return MonitorOutcome(as_of_date, version, drift, backtests, decision)
 
 

@@ -89,9 +89,11 @@ def test_score_without_a_champion_fails_clearly(settings):
         jobs.run_score(settings, pd.Timestamp("2024-12-31").date())
 
 
-def test_train_score_monitor_publish_is_idempotent(settings, monkeypatch):
+def test_train_score_monitor_publish_is_idempotent(settings, monkeypatch, moto_server):
     """Champion -> score the test as-of date and the last one -> monitor the last one (drift, and
-    the realized backtest of the test date's scores) -> dbt publishes; twice, identical tables."""
+    the realized backtest of the test date's scores; its verdict put in CloudWatch, here moto's)
+    -> dbt publishes; twice, identical tables."""
+    import boto3
     import duckdb
 
     from conftest import run_dbt
@@ -101,6 +103,9 @@ def test_train_score_monitor_publish_is_idempotent(settings, monkeypatch):
     monkeypatch.setattr(jobs, "load_model_config", lambda: config)
     trained = jobs.run_train(settings)
     assert trained.decision == "champion"
+    aws = {"AWS_ENDPOINT_URL": moto_server.url, "AWS_DEFAULT_REGION": "eu-west-1", "AWS_ACCESS_KEY_ID": "testing"}
+    for name, value in {**aws, "AWS_SECRET_ACCESS_KEY": "testing", "CLV_ALERT_TOPIC_ARN": "arn:aws:sns:x"}.items():
+        monkeypatch.setenv(name, value)
 
     test_as_of, as_of = pd.Timestamp("2023-12-31").date(), pd.Timestamp("2024-12-31").date()
     env = {"CLV_DBT_TARGET": "ci", "CLV_LAKE_DIR": str(settings.lake_dir), "CLV_DUCKDB_PATH": str(settings.duckdb_path)}
@@ -147,6 +152,20 @@ def test_train_score_monitor_publish_is_idempotent(settings, monkeypatch):
     runs = snapshots[0]["runs"]
     assert runs["is_retrain_recommended"].tolist() == [monitored.decision.retrain]
     assert runs["columns_alert"].tolist() == [(drift["drift_status"] == "alert").sum()]
+
+    # What the Terraform drift alarm watches: one put per monitor run, no dimensions.
+    cloudwatch = boto3.client("cloudwatch")
+    metrics = {m["MetricName"] for m in cloudwatch.list_metrics(Namespace="clv-warehouse")["Metrics"]}
+    assert {"RetrainRecommended", "DriftColumnsAlert", "DriftColumnsWarn"} <= metrics
+    stats = cloudwatch.get_metric_statistics(
+        Namespace="clv-warehouse",
+        MetricName="RetrainRecommended",
+        StartTime=pd.Timestamp.now(tz="UTC") - pd.Timedelta(hours=1),
+        EndTime=pd.Timestamp.now(tz="UTC") + pd.Timedelta(hours=1),
+        Period=7200,
+        Statistics=["Maximum", "SampleCount"],
+    )["Datapoints"]
+    assert [(d["Maximum"], d["SampleCount"]) for d in stats] == [(float(monitored.decision.retrain), 2.0)]
 
 
 def test_monitor_needs_scores_first(settings):

@@ -1,6 +1,6 @@
 # Failed jobs and drift alerts. The DAGs' failure callback publishes to the topic and puts
-# FailedTasks in the clv-warehouse namespace (CLV_ALERT_TOPIC_ARN set); RetrainRecommended is
-# for the monitor to put (not emitted yet: issue #4).
+# FailedTasks in the clv-warehouse namespace; clv-jobs monitor puts RetrainRecommended (1 or 0)
+# each run. Both only where CLV_ALERT_TOPIC_ARN is set (python_jobs/clv_jobs/alerts.py).
 resource "aws_sns_topic" "this" {
   name              = var.name
   kms_master_key_id = var.kms_key_arn
