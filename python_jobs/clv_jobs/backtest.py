@@ -21,7 +21,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from clv_jobs import report
+from clv_jobs import lake, report
 from clv_jobs.features import feature_spec_from_manifest
 from clv_jobs.settings import Settings
 from clv_jobs.train import load_model_config, order_examples, train_models
@@ -106,6 +106,7 @@ def run_backtest(
         raise ValueError(f"--as-of-date {as_of_date}: as-of dates are month ends (e.g. 1998-03-31)")
     if horizon_days < 1:
         raise ValueError(f"--horizon-days {horizon_days}: must be at least 1")
+    lake.local_dir(settings.lake_dir)  # the scratch dbt build reads the lake with DuckDB
     data_end = _data_end(settings.lake_dir)
     label_end = as_of_date + pd.Timedelta(days=horizon_days).to_pytimedelta()
     if label_end > data_end:

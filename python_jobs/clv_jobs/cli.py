@@ -47,7 +47,10 @@ AttachOption = Annotated[
 
 
 def _lake(lake: Path | None) -> Path:
-    return lake or load_settings().lake_dir
+    """A local lake folder (the commands that write raw landings or read them with DuckDB)."""
+    from clv_jobs.lake import local_dir
+
+    return lake or local_dir(load_settings().lake_dir)
 
 
 def _progress(message: str) -> None:
@@ -336,12 +339,16 @@ def retrain_needed(
 ) -> None:
     """Exit 0 when `monitor` recommended retraining at the date, 99 when it did not (Airflow
     skips a task that exits 99), 1 when the date was not monitored."""
-    import pandas as pd
 
-    path = _lake(lake) / "ml" / "monitor_runs" / f"as_of_date={_parse_date(as_of_date)}"
-    if not path.exists():
-        raise ValueError(f"no monitor run at {as_of_date} ({path}): run `clv-jobs monitor --as-of-date {as_of_date}`")
-    run = pd.read_parquet(path).iloc[0]
+    from clv_jobs.lake import LakeRoot
+
+    root = LakeRoot(lake or load_settings().lake_dir)
+    partition = ("ml", "monitor_runs", f"as_of_date={_parse_date(as_of_date)}")
+    if not root.exists(*partition):
+        raise ValueError(
+            f"no monitor run at {as_of_date} ({root.uri(*partition)}): run `clv-jobs monitor --as-of-date {as_of_date}`"
+        )
+    run = root.read(*partition).iloc[0]
     typer.echo(f"retrain {'recommended' if run['retrain'] else 'not needed'}: {run['reasons']}")
     if not run["retrain"]:
         raise typer.Exit(code=99)

@@ -350,7 +350,7 @@ def _land_evaluations(lake_dir, run_id, version, test_as_of, metrics, slices, fa
             "value": [r[4] for r in rows],
         }
     )
-    lake.replace_partition(table, Path(lake_dir) / "ml" / "evaluations" / f"run_id={run_id}")
+    lake.LakeRoot(lake_dir).write_partition(table, "ml", "evaluations", f"run_id={run_id}")
 
 
 def _land_decision(lake_dir, run_id, version, action, reasons, metrics, test_as_of) -> None:
@@ -368,7 +368,7 @@ def _land_decision(lake_dir, run_id, version, action, reasons, metrics, test_as_
         }
     )
     decision_id = f"{run_id}-{action}-{decided_at:%Y%m%dT%H%M%S%f}"
-    lake.replace_partition(table, Path(lake_dir) / "ml" / "decisions" / f"decision_id={decision_id}")
+    lake.LakeRoot(lake_dir).write_partition(table, "ml", "decisions", f"decision_id={decision_id}")
 
 
 @dataclass
@@ -440,7 +440,7 @@ class ScoreOutcome:
     as_of_date: date
     model_version: str
     rows: int
-    partition: Path
+    partition: str  # a folder or an s3:// URI
     tiers: dict[str, int]
 
 
@@ -464,7 +464,7 @@ def require_champion() -> tuple[str, ClvModel]:
 
 def land_scores(settings: Settings, as_of_date: date, version: str, table: pa.Table) -> ScoreOutcome:
     """Replace the lake partition ml/scores/as_of_date=D/ atomically with `table`."""
-    partition = lake.replace_partition(table, Path(settings.lake_dir) / "ml" / "scores" / f"as_of_date={as_of_date}")
+    partition = lake.LakeRoot(settings.lake_dir).write_partition(table, "ml", "scores", f"as_of_date={as_of_date}")
     counts = pd.Series(table.column("value_tier").to_numpy(zero_copy_only=False)).value_counts().to_dict()
     return ScoreOutcome(as_of_date, version, len(table), partition, counts)
 
@@ -562,10 +562,10 @@ def run_rollback(settings: Settings) -> str:
 
 
 def _decision_history(settings: Settings) -> pd.DataFrame:
-    path = Path(settings.lake_dir) / "ml" / "decisions"
-    if not path.exists():
+    root = lake.LakeRoot(settings.lake_dir)
+    if not root.exists("ml", "decisions"):
         return pd.DataFrame(columns=["model_version", "action", "decided_at"])
-    return pd.read_parquet(path).sort_values("decided_at", kind="stable")
+    return root.read("ml", "decisions").sort_values("decided_at", kind="stable")
 
 
 def _record(settings: Settings, run_id: str, version: str, action: str, reason: str) -> None:
@@ -587,19 +587,16 @@ class MonitorOutcome:
     decision: monitor.RetrainDecision
 
 
-def _scored_dates(lake_dir: Path) -> list[date]:
-    root = Path(lake_dir) / "ml" / "scores"
-    if not root.exists():
-        return []
-    return sorted(date.fromisoformat(p.name.split("=", 1)[1]) for p in root.glob("as_of_date=*") if p.is_dir())
+def _scored_dates(lake_dir) -> list[date]:
+    return [date.fromisoformat(v) for v in lake.LakeRoot(lake_dir).partition_values("ml", "scores")]
 
 
 def _test_gini(lake_dir: Path, version: str) -> float:
     """The model's own normalized Gini on its test as-of date, from the landed evaluations."""
-    path = Path(lake_dir) / "ml" / "evaluations"
-    if not path.exists():
+    root = lake.LakeRoot(lake_dir)
+    if not root.exists("ml", "evaluations"):
         return float("nan")
-    rows = pd.read_parquet(path)
+    rows = root.read("ml", "evaluations")
     rows = rows[
         (rows["model_version"] == version)
         & (rows["model_name"] == "xgboost")
@@ -615,15 +612,16 @@ def run_monitor(settings: Settings, as_of_date: date, progress=lambda m: None) -
     `as_of_date`, and the retrain decision; each lands in its lake partition (as_of_date=D)."""
     config = load_model_config()
     limits = {**config["monitor"], "min_normalized_gini": config["gates"]["min_normalized_gini"]}
-    scores_dir = Path(settings.lake_dir) / "ml" / "scores" / f"as_of_date={as_of_date}"
-    if not scores_dir.exists():
+    root = lake.LakeRoot(settings.lake_dir)
+    partition = ("ml", "scores", f"as_of_date={as_of_date}")
+    if not root.exists(*partition):
         raise ValueError(
-            f"no scores at {as_of_date} ({scores_dir}): run `clv-jobs score --as-of-date {as_of_date}` first"
+            f"no scores at {as_of_date} ({root.uri(*partition)}): run `clv-jobs score --as-of-date {as_of_date}` first"
         )
-    scores = pd.read_parquet(scores_dir)
+    scores = root.read(*partition)
     versions = scores["model_version"].unique().tolist()
     if len(versions) != 1:
-        raise ValueError(f"{scores_dir}: expected one model version, found {versions}")
+        raise ValueError(f"{root.uri(*partition)}: expected one model version, found {versions}")
     version = str(versions[0])
     model = load_model_version(version)
     if model.drift_baseline is None:
@@ -649,16 +647,19 @@ def run_monitor(settings: Settings, as_of_date: date, progress=lambda m: None) -
     decision = monitor.retrain_decision(drift, backtests, limits)
 
     monitored_at = registry.now_utc()
-    ml = Path(settings.lake_dir) / "ml"
     drift_rows = drift.assign(model_version=version, monitored_at=monitored_at)
-    lake.replace_partition(
+    root.write_partition(
         pa.Table.from_pandas(drift_rows, schema=DRIFT_SCHEMA, preserve_index=False),
-        ml / "drift" / f"as_of_date={as_of_date}",
+        "ml",
+        "drift",
+        f"as_of_date={as_of_date}",
     )
     backtest_rows = backtests.assign(monitored_at=monitored_at)
-    lake.replace_partition(
+    root.write_partition(
         pa.Table.from_pandas(backtest_rows, schema=BACKTEST_SCHEMA, preserve_index=False),
-        ml / "backtests" / f"as_of_date={as_of_date}",
+        "ml",
+        "backtests",
+        f"as_of_date={as_of_date}",
     )
     status = drift["status"]
     run = pa.table(
@@ -674,7 +675,7 @@ def run_monitor(settings: Settings, as_of_date: date, progress=lambda m: None) -
             "monitored_at": pa.array([monitored_at], pa.timestamp("us")),
         }
     )
-    lake.replace_partition(run, ml / "monitor_runs" / f"as_of_date={as_of_date}")
+    root.write_partition(run, "ml", "monitor_runs", f"as_of_date={as_of_date}")
     if alerts.put_monitor_metrics(decision.retrain, int((status == "alert").sum()), int((status == "warn").sum())):
         progress(f"CloudWatch {alerts.NAMESPACE}/RetrainRecommended = {int(decision.retrain)}")
     return MonitorOutcome(as_of_date, version, drift, backtests, decision)
@@ -701,7 +702,7 @@ def _realized_backtests(settings: Settings, dates: list[date], horizon: int, pro
         )
         labels["as_of_date"] = pd.to_datetime(labels["as_of_date"]).dt.date
     for scored in dates:
-        scores = pd.read_parquet(Path(settings.lake_dir) / "ml" / "scores" / f"as_of_date={scored}")
+        scores = lake.LakeRoot(settings.lake_dir).read("ml", "scores", f"as_of_date={scored}")
         realized = labels[labels["as_of_date"] == scored]
         joined = scores.merge(realized, on="customer_id", how="inner")
         for version, part in joined.groupby("model_version"):

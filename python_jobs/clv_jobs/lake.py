@@ -2,7 +2,10 @@
 
 Every write replaces one partition atomically: files go to a temporary sibling folder which
 is then renamed over the partition, so a rerun changes nothing and a crash leaves the old
-partition in place (DESIGN §3).
+partition in place (DESIGN §3). On S3 the partition is one object, replaced by one PUT (`s3`).
+
+`LakeRoot` is what the jobs read and write the ML landing through: the same calls on a local
+folder (dev) and on `s3://bucket/prefix` (production, `CLV_LAKE_DIR=s3://…`).
 """
 
 from __future__ import annotations
@@ -14,11 +17,70 @@ from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-__all__ = ["replace_partition", "write_partitioned", "read_table", "raw_dir"]
+__all__ = ["replace_partition", "write_partitioned", "read_table", "raw_dir", "LakeRoot", "local_dir"]
+
+
+def local_dir(root: str | Path) -> Path:
+    """The lake as a local folder, for the commands that only work on one (generate, import,
+    backtest, load-raw, load-ml); fails naming the setting when it is an S3 URI."""
+    if str(root).startswith("s3://"):
+        raise ValueError(f"CLV_LAKE_DIR={root}: this command needs a local lake folder (use --lake or CLV_LAKE_DIR)")
+    return Path(root)
+
+
+class LakeRoot:
+    """A lake root (a folder or s3://bucket/prefix); paths below it are given as parts."""
+
+    def __init__(self, root: str | Path):
+        self.root = str(root).rstrip("/")
+        self.is_s3 = self.root.startswith("s3://")
+
+    def uri(self, *parts: str) -> str:
+        return "/".join([self.root, *parts])
+
+    def write_partition(self, table: pa.Table, *parts: str) -> str:
+        """Replace the partition at `parts` (e.g. "ml", "scores", "as_of_date=2024-12-31")."""
+        if self.is_s3:
+            from clv_jobs import s3
+
+            return s3.replace_partition(table, self.uri(*parts))
+        return str(replace_partition(table, Path(self.root, *parts)))
+
+    def exists(self, *parts: str) -> bool:
+        if self.is_s3:
+            from clv_jobs import s3
+
+            bucket, prefix = s3.split_uri(self.uri(*parts) + "/")
+            return s3.client().list_objects_v2(Bucket=bucket, Prefix=prefix, MaxKeys=1).get("KeyCount", 0) > 0
+        return Path(self.root, *parts).exists()
+
+    def read(self, *parts: str) -> pd.DataFrame:
+        """Every Parquet file under `parts` (partition keys are not added as columns)."""
+        if self.is_s3:
+            from clv_jobs import s3
+
+            return s3.read_prefix(self.uri(*parts)).to_pandas()
+        path = Path(self.root, *parts)
+        files = sorted(f for f in path.rglob("*.parquet") if not any(p.startswith(".") for p in f.parts[-3:]))
+        if not files:
+            raise FileNotFoundError(f"no Parquet files under {path}")
+        return pa.concat_tables([pq.read_table(f) for f in files], promote_options="default").to_pandas()
+
+    def partition_values(self, *parts: str) -> list[str]:
+        """Values of the `key=value` partitions directly under `parts`, sorted."""
+        if self.is_s3:
+            from clv_jobs import s3
+
+            return s3.list_partitions(self.uri(*parts))
+        path = Path(self.root, *parts)
+        if not path.exists():
+            return []
+        return sorted(p.name.split("=", 1)[1] for p in path.iterdir() if p.is_dir() and "=" in p.name)
 
 
 def raw_dir(lake: Path, name: str) -> Path:

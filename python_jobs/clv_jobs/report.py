@@ -18,15 +18,17 @@ __all__ = ["metrics_table", "slice_table", "write_plots", "shap_importance", "mo
 
 
 def add_oracle(
-    test: pd.DataFrame, columns: list[str], lake_dir: Path, as_of, horizon_days: int
+    test: pd.DataFrame, columns: list[str], lake_dir: Path | str, as_of, horizon_days: int
 ) -> tuple[pd.DataFrame, str]:
     """The synthetic generator's oracle as `pred_oracle` (appended to `columns`; customers it
     does not list expect 0) when the lake has one for this as-of date and horizon. Returns the
     frame and a note saying which."""
-    path = Path(lake_dir) / "oracle" / "expected_revenue" / f"as_of_date={as_of}"
-    if not path.exists():
+    from clv_jobs.lake import LakeRoot
+
+    root, partition = LakeRoot(lake_dir), ("oracle", "expected_revenue", f"as_of_date={as_of}")
+    if not root.exists(*partition):
         return test, "no oracle (real data)"
-    oracle = pd.read_parquet(path)
+    oracle = root.read(*partition)
     if int(oracle["horizon_days"].iloc[0]) != horizon_days:
         return test, f"no oracle: the lake's oracle is for a {int(oracle['horizon_days'].iloc[0])}-day horizon"
     oracle = oracle[["customer_id", "expected_revenue_usd"]].rename(columns={"expected_revenue_usd": "pred_oracle"})

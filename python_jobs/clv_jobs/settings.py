@@ -13,13 +13,17 @@ __all__ = ["Settings", "load_settings"]
 class Settings:
     """Where things live. Every field has an env var; defaults are the embedded dev setup."""
 
-    lake_dir: Path
+    lake_dir: Path | str  # a folder, or an s3://bucket/prefix URI (kept a string: Path would drop a slash)
     duckdb_path: Path
     dbt_target: str
     dbt_project_dir: Path
     dbt_target_path: Path  # where dbt wrote manifest.json (the feature list comes from it)
     pg_dsn: str
     reports_dir: Path
+
+
+def _lake_location(value: str) -> Path | str:
+    return value.rstrip("/") if value.startswith("s3://") else Path(value)
 
 
 def load_settings() -> Settings:
@@ -32,7 +36,7 @@ def load_settings() -> Settings:
         "dbname": os.environ.get("CLV_PG_DATABASE", "clv_ci"),
     }
     return Settings(
-        lake_dir=Path(os.environ.get("CLV_LAKE_DIR", "lake")),
+        lake_dir=_lake_location(os.environ.get("CLV_LAKE_DIR", "lake")),
         duckdb_path=Path(os.environ.get("CLV_DUCKDB_PATH", "clv.duckdb")),
         dbt_target=os.environ.get("CLV_DBT_TARGET", "dev"),
         dbt_project_dir=project_dir,

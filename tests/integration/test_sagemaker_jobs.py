@@ -13,7 +13,6 @@ from __future__ import annotations
 import io
 import json
 import os
-import shutil
 import subprocess
 import tarfile
 import time
@@ -27,6 +26,7 @@ from typer.testing import CliRunner
 
 from clv_jobs import jobs, registry, s3
 from clv_jobs.cli import app
+from clv_jobs.lake import LakeRoot
 from clv_jobs.settings import load_settings
 from clv_jobs.train import load_model_config
 from conftest import BIN, PROJECT_DIR
@@ -58,7 +58,7 @@ def aws(moto_server, duckdb_build, synthetic_lake, tmp_path, monkeypatch):
         "CLV_DUCKDB_PATH": str(path),
         "CLV_DBT_PROJECT_DIR": str(PROJECT_DIR),
         "CLV_DBT_TARGET_PATH": str(path.parent / "target"),
-        "CLV_LAKE_DIR": str(tmp_path / "lake"),
+        "CLV_LAKE_DIR": f"s3://{bucket}/lake",  # production's layout: the ML landing goes to S3
         "CLV_REPORTS_DIR": str(tmp_path / "reports"),
         "CLV_MLFLOW_TRACKING_URI": f"sqlite:///{tmp_path / 'mlflow.db'}",
     }
@@ -66,8 +66,10 @@ def aws(moto_server, duckdb_build, synthetic_lake, tmp_path, monkeypatch):
         monkeypatch.setenv(name, value)
     monkeypatch.delenv("CLV_S3_ENDPOINT_URL", raising=False)
     monkeypatch.chdir(tmp_path)  # MLflow's default artifact root is relative to the working directory
-    shutil.copytree(synthetic_lake, tmp_path / "lake")
-    boto3.client("s3").create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
+    client = boto3.client("s3")
+    client.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
+    for path in sorted((synthetic_lake / "oracle").rglob("*.parquet")):  # the generator's oracle, on S3
+        client.upload_file(str(path), bucket, f"lake/{path.relative_to(synthetic_lake)}")
     return {**env, "bucket": bucket}
 
 
@@ -159,8 +161,12 @@ def test_train_and_score_on_sagemaker(aws, moto_server, tmp_path):
 
     # The same rows and parameters trained here give the same evaluation, metric by metric.
     jobs.run_train(load_settings())
-    evaluations = pd.read_parquet(Path(aws["CLV_LAKE_DIR"]) / "ml" / "evaluations")
-    evaluations["run_id"] = evaluations["run_id"].astype(str)
+    lake = LakeRoot(aws["CLV_LAKE_DIR"])
+    evaluations = pd.concat(
+        lake.read("ml", "evaluations", f"run_id={run}").assign(run_id=run)
+        for run in lake.partition_values("ml", "evaluations")
+    )
+    assert "oracle" in set(evaluations["model_name"])  # read from the lake on S3
     by_run = evaluations.pivot_table(
         index=["model_name", "slice_name", "slice_value", "metric"], columns="run_id", values="value"
     )
@@ -192,7 +198,8 @@ def test_train_and_score_on_sagemaker(aws, moto_server, tmp_path):
     play_processing_job(sent, tmp_path / "score")
     stdout = _cli("score", "--backend", "sagemaker", "--attach", job_name)
     assert f"at 2024-12-31 with model version {champion}" in stdout
-    landed = pd.read_parquet(Path(aws["CLV_LAKE_DIR"]) / "ml" / "scores" / "as_of_date=2024-12-31")
+    assert f"-> s3://{aws['bucket']}/lake/ml/scores/as_of_date=2024-12-31/part-0.parquet\n" in stdout
+    landed = lake.read("ml", "scores", "as_of_date=2024-12-31")
     features = jobs.features_at(load_settings(), pd.Timestamp("2024-12-31").date())
     assert sorted(landed["customer_id"]) == sorted(features["customer_id"])
     assert set(landed["model_version"]) == {champion}
@@ -200,8 +207,16 @@ def test_train_and_score_on_sagemaker(aws, moto_server, tmp_path):
     # Locally, the same champion gives the same scores (only scored_at, a clock reading, differs).
     local_scores = jobs.run_score(load_settings(), pd.Timestamp("2024-12-31").date(), reasons="approx")
     assert local_scores.rows == len(landed)
-    relanded = pd.read_parquet(Path(aws["CLV_LAKE_DIR"]) / "ml" / "scores" / "as_of_date=2024-12-31")
+    relanded = lake.read("ml", "scores", "as_of_date=2024-12-31")
     pd.testing.assert_frame_equal(landed.drop(columns="scored_at"), relanded.drop(columns="scored_at"))
+
+    # The monitor reads the scores from S3 and lands its verdict there; retrain-needed reads it.
+    monitored = jobs.run_monitor(load_settings(), pd.Timestamp("2024-12-31").date())
+    runs = lake.read("ml", "monitor_runs", "as_of_date=2024-12-31")
+    assert runs["retrain"].tolist() == [monitored.decision.retrain]
+    assert len(lake.read("ml", "drift", "as_of_date=2024-12-31")) == len(monitored.drift)
+    needed = CliRunner().invoke(app, ["retrain-needed", "--as-of-date", "2024-12-31"])
+    assert needed.exit_code == (0 if monitored.decision.retrain else 99)
 
     # A job that ends Stopped or Failed fails the command with SageMaker's status.
     stdout = _cli("score", "--backend", "sagemaker", "--as-of-date", "2024-12-31", "--no-wait")
