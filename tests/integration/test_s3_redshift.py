@@ -131,3 +131,23 @@ def test_external_tables_follow_the_contracts(tmp_path):
         assert "partitioned by (ingest_date date)" in ddl[f"raw.{name}"]
         assert f"location 's3://clv-lake/lake/raw/{name}/'" in ddl[f"raw.{name}"]
     assert "create external schema if not exists raw\nfrom data catalog database 'clv_raw'" in result.output
+
+
+def test_the_lake_root_behaves_the_same_on_a_folder_and_on_s3(bucket, tmp_path):
+    from clv_jobs.lake import LakeRoot, local_dir
+
+    name, _ = bucket
+    for root in (LakeRoot(tmp_path / "lake"), LakeRoot(f"s3://{name}/lake/")):
+        assert not root.exists("ml", "scores") and root.partition_values("ml", "scores") == []
+        root.write_partition(_table(2), "ml", "scores", "as_of_date=2024-11-30")
+        root.write_partition(_table(9), "ml", "scores", "as_of_date=2024-12-31")
+        root.write_partition(_table(3, start=50), "ml", "scores", "as_of_date=2024-12-31")  # replaces
+        assert root.exists("ml", "scores", "as_of_date=2024-12-31")
+        assert root.partition_values("ml", "scores") == ["2024-11-30", "2024-12-31"]
+        assert root.read("ml", "scores", "as_of_date=2024-12-31")["customer_id"].tolist() == ["C50", "C51", "C52"]
+        assert len(root.read("ml", "scores")) == 5 and list(root.read("ml", "scores").columns) == [
+            "customer_id",
+            "value",
+        ]
+    with pytest.raises(ValueError, match="needs a local lake folder"):
+        local_dir(f"s3://{name}/lake")
