@@ -23,6 +23,11 @@ output "sagemaker_role_arn" {
   value       = module.sagemaker.sagemaker_role_arn
 }
 
+output "unload_s3_uri" {
+  description = "CLV_UNLOAD_S3_URI: where Redshift UNLOADs what the jobs read (the Spectrum role may write only there)."
+  value       = "s3://${module.lake.lake_bucket_name}/unload"
+}
+
 output "sagemaker_s3_uri" {
   description = "CLV_SAGEMAKER_S3_URI: where the SageMaker jobs' inputs and outputs are staged."
   value       = "s3://${module.lake.lake_bucket_name}/sagemaker"
