@@ -232,48 +232,37 @@ def ml_summary(settings) -> dict | None:
     """Scores by tier at the latest scored as-of date, the registry decisions, and the latest
     monitor run and its backtests, when the ML marts exist; None before the first
     `dbt build --selector ml_marts`."""
+
+    def rows(relation: str) -> list[dict]:
+        return read_relation(relation, settings.dbt_target, settings.duckdb_path, settings.pg_dsn).to_pylist()
+
     try:
-        tiers = read_relation(
+        tiers = rows(
             "(select as_of_date, model_version, value_tier, customers, predicted_clv_12m_mean, churn_probability_mean"
             " from marts.rpt_clv_segments where as_of_date = (select max(as_of_date) from marts.rpt_clv_segments))"
-            " as s",
-            settings.dbt_target,
-            settings.duckdb_path,
-            settings.pg_dsn,
-        ).to_pylist()
-        decisions = read_relation(
-            "(select model_version, decision, reasons from marts.fct_model_decisions order by decided_at) as d",
-            settings.dbt_target,
-            settings.duckdb_path,
-            settings.pg_dsn,
-        ).to_pylist()
+            " as s"
+        )
+        decisions = rows(
+            "(select model_version, decision, reasons from marts.fct_model_decisions order by decided_at) as d"
+        )
         crowned = [r for r in decisions if r["decision"] in ("champion", "promoted", "rolled_back")]
         evaluations = []
         if crowned:
-            evaluations = read_relation(
+            evaluations = rows(
                 "(select model_name, metric_name, metric_value from marts.fct_model_evaluations"
-                f" where slice_name = 'all' and model_version = '{crowned[-1]['model_version']}') as e",
-                settings.dbt_target,
-                settings.duckdb_path,
-                settings.pg_dsn,
-            ).to_pylist()
-        monitoring = read_relation(
+                f" where slice_name = 'all' and model_version = '{crowned[-1]['model_version']}') as e"
+            )
+        monitoring = rows(
             "(select as_of_date, model_version, drift_status, prediction_drift_status, columns_warn, columns_alert,"
             " is_retrain_recommended, reasons from marts.fct_monitor_runs"
-            " where as_of_date = (select max(as_of_date) from marts.fct_monitor_runs)) as m",
-            settings.dbt_target,
-            settings.duckdb_path,
-            settings.pg_dsn,
-        ).to_pylist()
-        backtests = read_relation(
+            " where as_of_date = (select max(as_of_date) from marts.fct_monitor_runs)) as m"
+        )
+        backtests = rows(
             "(select scored_as_of_date, model_version, customers, rmse, normalized_gini, test_normalized_gini"
             " from marts.fct_model_backtest"
             " where monitored_as_of_date = (select max(monitored_as_of_date) from marts.fct_model_backtest)"
-            " order by scored_as_of_date) as b",
-            settings.dbt_target,
-            settings.duckdb_path,
-            settings.pg_dsn,
-        ).to_pylist()
+            " order by scored_as_of_date) as b"
+        )
     except _missing_table_errors():
         return None
     return {

@@ -153,6 +153,16 @@ def test_train_score_monitor_publish_is_idempotent(settings, monkeypatch, moto_s
     assert runs["is_retrain_recommended"].tolist() == [monitored.decision.retrain]
     assert runs["columns_alert"].tolist() == [(drift["drift_status"] == "alert").sum()]
 
+    # What `clv-jobs summary` prints from the published marts.
+    from clv_jobs import warehouse
+
+    summary = warehouse.ml_summary(settings)
+    assert summary["champion"] == trained.model_version
+    assert sum(row["customers"] for row in summary["tiers"]) == features
+    assert [row["is_retrain_recommended"] for row in summary["monitoring"]] == [monitored.decision.retrain]
+    assert [row["scored_as_of_date"] for row in summary["backtests"]] == [test_as_of]
+    assert {row["model_name"] for row in summary["evaluations"]} >= {"xgboost", "bgnbd_gamma_gamma"}
+
     # What the Terraform drift alarm watches: one put per monitor run, no dimensions.
     cloudwatch = boto3.client("cloudwatch")
     metrics = {m["MetricName"] for m in cloudwatch.list_metrics(Namespace="clv-warehouse")["Metrics"]}
