@@ -4,6 +4,7 @@ scoring throughput (in process, step by step)."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import shutil
@@ -11,6 +12,7 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 __all__ = ["StepResult", "run_step", "bench_features", "bench_scoring"]
@@ -119,7 +121,7 @@ def bench_scoring(
     import resource
 
     t0 = time.perf_counter()
-    from clv_jobs import jobs, lake, registry, score, warehouse
+    from clv_jobs import jobs, lake, registry, score
 
     import_s = time.perf_counter() - t0
     t0 = time.perf_counter()
@@ -133,13 +135,13 @@ def bench_scoring(
     database = work / "bench.duckdb"
     if not _has_features(database, as_of):
         _build_features(customers, seed, as_of, work, settings.dbt_project_dir, progress)
+    # The scoring job's own read (jobs.features_at), pointed at the bench's DuckDB file.
+    bench_settings = dataclasses.replace(settings, dbt_target="dev", duckdb_path=database, lake_dir=work / "lake")
     rows = []
     for method in score.REASON_METHODS:
         timings: dict[str, float] = {}
         t0 = time.perf_counter()
-        features = warehouse.read_relation(
-            f"(select * from marts.fct_customer_features where as_of_date = '{as_of}') as f", "dev", database
-        ).to_pandas()
+        features = jobs.features_at(bench_settings, date.fromisoformat(str(as_of)))
         timings["read"] = time.perf_counter() - t0
         progress(f"scoring {len(features):,} customers with model version {version}, reasons {method}")
         tiers = score.load_tiers(settings.dbt_project_dir / "seeds" / "clv_value_tiers.csv")
