@@ -513,9 +513,12 @@ def bench_features(
 def run() -> None:
     """The `clv-jobs` entry point: expected failures (bad input, missing prerequisites, a failed
     dbt build) print one message and exit 1; anything else keeps its traceback."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
     try:
         app()
-    except (ValueError, RuntimeError, FileNotFoundError) as exc:
+    # AWS errors (no credentials or region, access denied, a bad S3 URI) say what to fix in one line.
+    except (ValueError, RuntimeError, FileNotFoundError, BotoCoreError, ClientError) as exc:
         typer.echo(f"error: {exc}", err=True)
         raise SystemExit(1) from None
 
