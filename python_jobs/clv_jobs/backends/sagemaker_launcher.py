@@ -35,6 +35,7 @@ from pathlib import Path
 
 import pandas as pd
 import pyarrow.parquet as pq
+from botocore.exceptions import ClientError
 
 from clv_jobs import s3
 from clv_jobs.backends import sagemaker as contract
@@ -111,10 +112,27 @@ def _get(client, uri: str) -> bytes:
         raise FileNotFoundError(f"{uri} does not exist: did the SageMaker job write it?") from None
 
 
-def _parquet_bytes(frame: pd.DataFrame) -> bytes:
-    buffer = io.BytesIO()
-    frame.to_parquet(buffer, index=False)
-    return buffer.getvalue()
+def _put_parquet(client, uri: str, frame: pd.DataFrame) -> None:
+    """Through a temporary file and boto3's managed upload: multipart, so no 5 GB single-PUT
+    limit and no second in-memory copy of a large mart."""
+    bucket, key = s3.split_uri(uri)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "part.parquet"
+        frame.to_parquet(path, index=False)
+        client.upload_file(str(path), bucket, key)
+
+
+def _get_parquet(client, uri: str) -> pd.DataFrame:
+    bucket, key = s3.split_uri(uri)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "part.parquet"
+        try:
+            client.download_file(bucket, key, str(path))
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] in ("404", "NoSuchKey"):
+                raise FileNotFoundError(f"{uri} does not exist: was the job's input deleted?") from None
+            raise
+        return pd.read_parquet(path)
 
 
 def _untar(data: bytes, directory: Path) -> Path:
@@ -162,7 +180,7 @@ def submit_training(
     client = s3.client()
     channel = f"{settings.s3_uri}/train/{_run_id()}/input/"
     progress(f"staging {len(frame):,} training rows on {channel}")
-    _put(client, channel + "training_examples.parquet", _parquet_bytes(frame))
+    _put_parquet(client, channel + "training_examples.parquet", frame)
     _put(client, channel + "features.json", json.dumps(spec.__dict__).encode())
     trainer = ModelTrainer(
         training_image=settings.image_uri,
@@ -194,7 +212,7 @@ def collect_training(job_name: str, progress=lambda m: None, poll_s: float = 30.
     model_uri = job["ModelArtifacts"]["S3ModelArtifacts"]
     output_uri = model_uri.rsplit("/", 1)[0] + "/output.tar.gz"
     progress(f"downloading {model_uri} and {output_uri}")
-    frame = order_examples(pd.read_parquet(io.BytesIO(_get(client, channel_uri + "training_examples.parquet"))))
+    frame = order_examples(_get_parquet(client, channel_uri + "training_examples.parquet"))
     spec = FeatureSpec(**json.loads(_get(client, channel_uri + "features.json")))
     with tempfile.TemporaryDirectory() as tmp:
         model = ClvModel.load(_untar(_get(client, model_uri), Path(tmp) / "model"))
@@ -233,7 +251,7 @@ def submit_scoring(
     client = s3.client()
     base = f"{settings.s3_uri}/score/{_run_id()}"
     progress(f"staging {len(features):,} customers and model version {version} on {base}/")
-    _put(client, f"{base}/input/part-0.parquet", _parquet_bytes(features))
+    _put_parquet(client, f"{base}/input/part-0.parquet", features)
     with tempfile.TemporaryDirectory() as tmp:
         for path in sorted(model.save(Path(tmp)).iterdir()):
             _put(client, f"{base}/model/{path.name}", path.read_bytes())
