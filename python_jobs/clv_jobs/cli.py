@@ -179,19 +179,14 @@ def register_partitions(
     import subprocess
     import sys
 
-    from clv_jobs import s3
+    from clv_jobs.lake import LakeRoot
     from clv_jobs.warehouse import ML_TABLES
 
+    root = LakeRoot(lake_uri)
     tables = [f"raw/{name}" for name in ("transactions", "customers", "events")] + [f"ml/{n}" for n in ML_TABLES]
     partitions = {}
     for table in tables:
-        if lake_uri.startswith("s3://"):
-            values = s3.list_partitions(f"{lake_uri.rstrip('/')}/{table}")
-        else:
-            folder = Path(lake_uri) / table
-            values = (
-                sorted(p.name.split("=", 1)[1] for p in folder.glob("*=*") if p.is_dir()) if folder.exists() else []
-            )
+        values = root.partition_values(*table.split("/"))
         if values:
             partitions[table] = values
     _progress(f"{sum(map(len, partitions.values())):,} partitions in {len(partitions)} tables under {lake_uri}")
