@@ -46,6 +46,20 @@ AttachOption = Annotated[
 ]
 
 
+def _on_backend(command: str, backend: Backend, wait: bool, attach: str | None, local, submit, collect):
+    """Run `local()`, or a SageMaker job: `submit()` it (or take `attach`), then `collect(job)`
+    it. None when the job was submitted with --no-wait (its name is printed)."""
+    if backend is Backend.local:
+        if attach:
+            raise typer.BadParameter("--attach is for --backend sagemaker")
+        return local()
+    job = attach or submit()
+    if not wait and not attach:
+        typer.echo(f"submitted {job}; finish it with: clv-jobs {command} --backend sagemaker --attach {job}")
+        return None
+    return collect(job)
+
+
 def _lake(lake: Path | None) -> Path:
     """A local lake folder (the commands that write raw landings or read them with DuckDB)."""
     from clv_jobs.lake import local_dir
@@ -219,16 +233,17 @@ def train(
     settings = load_settings()
     budget = TuneBudget(tune_trials, tune_timeout) if tune else None
     parsed = _parse_date(as_of_date) if as_of_date else None
-    if backend is Backend.local:
-        if attach:
-            raise typer.BadParameter("--attach is for --backend sagemaker")
-        outcome = jobs.run_train(settings, parsed, progress=_progress, tune=budget)
-    else:
-        job = attach or jobs.submit_train_sagemaker(settings, parsed, progress=_progress, tune=budget)
-        if not wait and not attach:
-            typer.echo(f"submitted {job}; finish it with: clv-jobs train --backend sagemaker --attach {job}")
-            return
-        outcome = jobs.collect_train_sagemaker(settings, job, progress=_progress)
+    outcome = _on_backend(
+        "train",
+        backend,
+        wait,
+        attach,
+        local=lambda: jobs.run_train(settings, parsed, progress=_progress, tune=budget),
+        submit=lambda: jobs.submit_train_sagemaker(settings, parsed, progress=_progress, tune=budget),
+        collect=lambda job: jobs.collect_train_sagemaker(settings, job, progress=_progress),
+    )
+    if outcome is None:
+        return
     table = outcome.metrics.set_index("model")
     typer.echo(f"\nTest metrics (MLflow run {outcome.run_id}, model version {outcome.model_version}):")
     typer.echo(table.to_string(float_format=lambda v: f"{v:,.3f}"))
@@ -279,16 +294,17 @@ def score(
     settings = load_settings()
     if (as_of_date is None) == (attach is None):
         raise typer.BadParameter("give --as-of-date, or --attach with --backend sagemaker")
-    if backend is Backend.local:
-        if attach:
-            raise typer.BadParameter("--attach is for --backend sagemaker")
-        outcome = jobs.run_score(settings, _parse_date(as_of_date), progress=_progress, reasons=reasons)
-    else:
-        job = attach or jobs.submit_score_sagemaker(settings, _parse_date(as_of_date), _progress, reasons)
-        if not wait and not attach:
-            typer.echo(f"submitted {job}; finish it with: clv-jobs score --backend sagemaker --attach {job}")
-            return
-        outcome = jobs.collect_score_sagemaker(settings, job, progress=_progress)
+    outcome = _on_backend(
+        "score",
+        backend,
+        wait,
+        attach,
+        local=lambda: jobs.run_score(settings, _parse_date(as_of_date), progress=_progress, reasons=reasons),
+        submit=lambda: jobs.submit_score_sagemaker(settings, _parse_date(as_of_date), _progress, reasons),
+        collect=lambda job: jobs.collect_score_sagemaker(settings, job, progress=_progress),
+    )
+    if outcome is None:
+        return
     typer.echo(
         f"scored {outcome.rows:,} customers at {outcome.as_of_date} with model version "
         f"{outcome.model_version} -> {outcome.partition}"
