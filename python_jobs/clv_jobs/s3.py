@@ -13,12 +13,22 @@ from __future__ import annotations
 
 import io
 import os
+import tempfile
 from urllib.parse import urlparse
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-__all__ = ["client", "split_uri", "replace_partition", "read_prefix", "list_partitions", "unload_sql", "read_unload"]
+__all__ = [
+    "client",
+    "split_uri",
+    "put_parquet",
+    "replace_partition",
+    "read_prefix",
+    "list_partitions",
+    "unload_sql",
+    "read_unload",
+]
 
 PART_NAME = "part-0.parquet"
 
@@ -44,13 +54,23 @@ def _objects(s3, bucket: str, prefix: str) -> list[str]:
     return keys
 
 
+def put_parquet(table: pa.Table, uri: str, s3=None) -> None:
+    """`table` as one Parquet object at `uri`, through a temporary file and boto3's managed
+    upload: multipart when large (no 5 GB single-PUT limit, no in-memory copy of the file).
+    Completing the upload replaces the object atomically, as a PUT does."""
+    s3 = s3 or client()
+    bucket, key = split_uri(uri)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "part.parquet")
+        pq.write_table(table, path, compression="zstd")
+        s3.upload_file(path, bucket, key)
+
+
 def replace_partition(table: pa.Table, partition_uri: str, s3=None) -> str:
     """Write `table` as the partition's only object (see the module docstring); returns its URI."""
     s3 = s3 or client()
     bucket, prefix = split_uri(partition_uri.rstrip("/") + "/")
-    buffer = io.BytesIO()
-    pq.write_table(table, buffer, compression="zstd")
-    s3.put_object(Bucket=bucket, Key=prefix + PART_NAME, Body=buffer.getvalue())
+    put_parquet(table, f"s3://{bucket}/{prefix}{PART_NAME}", s3)
     stale = [key for key in _objects(s3, bucket, prefix) if key != prefix + PART_NAME]
     for start in range(0, len(stale), 1000):
         s3.delete_objects(Bucket=bucket, Delete={"Objects": [{"Key": k} for k in stale[start : start + 1000]]})

@@ -34,6 +34,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
 import pyarrow.parquet as pq
 from botocore.exceptions import ClientError
 
@@ -112,16 +113,6 @@ def _get(client, uri: str) -> bytes:
         raise FileNotFoundError(f"{uri} does not exist: did the SageMaker job write it?") from None
 
 
-def _put_parquet(client, uri: str, frame: pd.DataFrame) -> None:
-    """Through a temporary file and boto3's managed upload: multipart, so no 5 GB single-PUT
-    limit and no second in-memory copy of a large mart."""
-    bucket, key = s3.split_uri(uri)
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "part.parquet"
-        frame.to_parquet(path, index=False)
-        client.upload_file(str(path), bucket, key)
-
-
 def _get_parquet(client, uri: str) -> pd.DataFrame:
     bucket, key = s3.split_uri(uri)
     with tempfile.TemporaryDirectory() as tmp:
@@ -180,7 +171,7 @@ def submit_training(
     client = s3.client()
     channel = f"{settings.s3_uri}/train/{_run_id()}/input/"
     progress(f"staging {len(frame):,} training rows on {channel}")
-    _put_parquet(client, channel + "training_examples.parquet", frame)
+    s3.put_parquet(pa.Table.from_pandas(frame, preserve_index=False), channel + "training_examples.parquet", client)
     _put(client, channel + "features.json", json.dumps(spec.__dict__).encode())
     trainer = ModelTrainer(
         training_image=settings.image_uri,
@@ -251,7 +242,7 @@ def submit_scoring(
     client = s3.client()
     base = f"{settings.s3_uri}/score/{_run_id()}"
     progress(f"staging {len(features):,} customers and model version {version} on {base}/")
-    _put_parquet(client, f"{base}/input/part-0.parquet", features)
+    s3.put_parquet(pa.Table.from_pandas(features, preserve_index=False), f"{base}/input/part-0.parquet", client)
     with tempfile.TemporaryDirectory() as tmp:
         for path in sorted(model.save(Path(tmp)).iterdir()):
             _put(client, f"{base}/model/{path.name}", path.read_bytes())
