@@ -511,10 +511,9 @@ def collect_train_sagemaker(settings: Settings, job_name: str, progress=lambda m
 def submit_score_sagemaker(settings: Settings, as_of_date: date, progress=lambda m: None, reasons: str = "shap") -> str:
     """Submit the champion's batch scoring of `as_of_date` as a processing job; returns its name."""
     from clv_jobs.backends import sagemaker_launcher as launcher
-    from clv_jobs.score import REASON_METHODS
+    from clv_jobs.score import check_reasons
 
-    if reasons not in REASON_METHODS:
-        raise ValueError(f"--reasons {reasons!r}: expected one of {', '.join(REASON_METHODS)}")
+    check_reasons(reasons)
     sm = launcher.SageMakerSettings.from_env()
     version, model = require_champion()
     features = features_at(settings, as_of_date, progress)

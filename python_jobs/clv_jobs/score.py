@@ -15,9 +15,24 @@ import pyarrow as pa
 
 from clv_jobs.train import BTYD_FEATURES, ClvModel, btyd_features
 
-__all__ = ["load_tiers", "assign_tiers", "top_reasons", "score_frame", "SCORE_SCHEMA", "REASON_METHODS"]
+__all__ = [
+    "load_tiers",
+    "assign_tiers",
+    "top_reasons",
+    "score_frame",
+    "SCORE_SCHEMA",
+    "REASON_METHODS",
+    "check_reasons",
+]
 
 REASON_METHODS = ("shap", "approx")
+
+
+def check_reasons(reasons: str) -> None:
+    """Fail on an unknown reason method (before a SageMaker job is paid for, too)."""
+    if reasons not in REASON_METHODS:
+        raise ValueError(f"reasons: {reasons!r} is not one of {REASON_METHODS}")
+
 
 SCORE_SCHEMA = pa.schema(
     [
@@ -80,8 +95,7 @@ def score_frame(
     """Predictions, churn probability, percentile, tier and top-3 reasons for every row.
     `reasons`: "shap" (exact TreeSHAP) or "approx" (XGBoost's approximate contributions,
     ~10x faster). `timings`, when given, receives the seconds of each step (for the benchmark)."""
-    if reasons not in REASON_METHODS:
-        raise ValueError(f"reasons: {reasons!r} is not one of {REASON_METHODS}")
+    check_reasons(reasons)
     if features.empty:
         raise ValueError("no customers to score")
     clock = _Clock(timings)
