@@ -590,19 +590,18 @@ def _scored_dates(lake_dir) -> list[date]:
     return [date.fromisoformat(v) for v in lake.LakeRoot(lake_dir).partition_values("ml", "scores")]
 
 
-def _test_gini(lake_dir: Path, version: str) -> float:
-    """The model's own normalized Gini on its test as-of date, from the landed evaluations."""
+def _test_ginis(lake_dir) -> dict[str, float]:
+    """Each model version's own normalized Gini on its test as-of date, from the landed
+    evaluations (the latest evaluation of a version wins); read once per monitor run."""
     root = lake.LakeRoot(lake_dir)
     if not root.exists("ml", "evaluations"):
-        return float("nan")
+        return {}
     rows = root.read("ml", "evaluations")
     rows = rows[
-        (rows["model_version"] == version)
-        & (rows["model_name"] == "xgboost")
-        & (rows["slice_name"] == "all")
-        & (rows["metric"] == "normalized_gini")
+        (rows["model_name"] == "xgboost") & (rows["slice_name"] == "all") & (rows["metric"] == "normalized_gini")
     ]
-    return float(rows["value"].iloc[-1]) if len(rows) else float("nan")
+    latest = rows.drop_duplicates("model_version", keep="last")
+    return dict(zip(latest["model_version"].astype(str), latest["value"].astype(float), strict=True))
 
 
 def run_monitor(settings: Settings, as_of_date: date, progress=lambda m: None) -> MonitorOutcome:
@@ -661,13 +660,14 @@ def run_monitor(settings: Settings, as_of_date: date, progress=lambda m: None) -
         f"as_of_date={as_of_date}",
     )
     status = drift["status"]
+    columns_warn, columns_alert = int((status == "warn").sum()), int((status == "alert").sum())
     run = pa.table(
         {
             "model_version": [version],
             "drift_status": [_worst(status)],
             "prediction_drift_status": [_worst(status[drift["feature_kind"] == "prediction"])],
-            "columns_warn": [int((status == "warn").sum())],
-            "columns_alert": [int((status == "alert").sum())],
+            "columns_warn": [columns_warn],
+            "columns_alert": [columns_alert],
             "backtests": [len(backtests)],
             "retrain": [decision.retrain],
             "reasons": ["; ".join(decision.reasons) or "no drift alert, no matured backtest below its limits"],
@@ -675,7 +675,7 @@ def run_monitor(settings: Settings, as_of_date: date, progress=lambda m: None) -
         }
     )
     root.write_partition(run, "ml", "monitor_runs", f"as_of_date={as_of_date}")
-    if alerts.put_monitor_metrics(decision.retrain, int((status == "alert").sum()), int((status == "warn").sum())):
+    if alerts.put_monitor_metrics(decision.retrain, columns_alert, columns_warn):
         progress(f"CloudWatch {alerts.NAMESPACE}/RetrainRecommended = {int(decision.retrain)}")
     return MonitorOutcome(as_of_date, version, drift, backtests, decision)
 
@@ -690,8 +690,9 @@ def _worst(status: pd.Series) -> str:
 def _realized_backtests(settings: Settings, dates: list[date], horizon: int, progress) -> pd.DataFrame:
     """Scores at each date against the revenue customers then realized (inner join; scored
     customers without a complete label are counted, not hidden)."""
-    rows = []
+    rows, test_ginis = [], {}
     if dates:
+        test_ginis = _test_ginis(settings.lake_dir)
         progress(f"realized backtest of the scores at {', '.join(map(str, dates))} (horizon matured)")
         in_list = ", ".join(f"'{d}'" for d in dates)
         labels = read_mart(
@@ -700,8 +701,9 @@ def _realized_backtests(settings: Settings, dates: list[date], horizon: int, pro
             f" where is_label_complete and as_of_date in ({in_list})) as l",
         )
         labels["as_of_date"] = pd.to_datetime(labels["as_of_date"]).dt.date
+    root = lake.LakeRoot(settings.lake_dir)
     for scored in dates:
-        scores = lake.LakeRoot(settings.lake_dir).read("ml", "scores", f"as_of_date={scored}")
+        scores = root.read("ml", "scores", f"as_of_date={scored}")
         realized = labels[labels["as_of_date"] == scored]
         joined = scores.merge(realized, on="customer_id", how="inner")
         for version, part in joined.groupby("model_version"):
@@ -712,7 +714,7 @@ def _realized_backtests(settings: Settings, dates: list[date], horizon: int, pro
                     "horizon_days": horizon,
                     **monitor.backtest_metrics(part["predicted_clv_12m"], part["revenue_next_horizon_usd"]),
                     "customers_unlabelled": int((scores["model_version"] == version).sum() - len(part)),
-                    "test_normalized_gini": _test_gini(settings.lake_dir, str(version)),
+                    "test_normalized_gini": test_ginis.get(str(version), float("nan")),
                 }
             )
     columns = [f.name for f in BACKTEST_SCHEMA if f.name != "monitored_at"]
