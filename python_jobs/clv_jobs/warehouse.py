@@ -168,8 +168,13 @@ def _redshift_unload(query: str) -> pa.Table:
 
     missing = [
         name
-        for name in ("CLV_REDSHIFT_HOST", "CLV_REDSHIFT_USER", "CLV_REDSHIFT_PASSWORD", "CLV_UNLOAD_S3_URI")
-        + ("CLV_REDSHIFT_UNLOAD_ROLE_ARN",)
+        for name in (
+            "CLV_REDSHIFT_HOST",
+            "CLV_REDSHIFT_USER",
+            "CLV_REDSHIFT_PASSWORD",
+            "CLV_UNLOAD_S3_URI",
+            "CLV_REDSHIFT_UNLOAD_ROLE_ARN",
+        )
         if not os.environ.get(name)
     ]
     if missing:
