@@ -1,4 +1,4 @@
-# The lake: raw/ (landings), ml/ (what clv-jobs writes), unload/ (Redshift UNLOADs), models/.
+# The lake: raw/ (landings), ml/ (what clv-jobs writes), unload/ (Redshift UNLOADs), sagemaker/ (jobs' staging), models/.
 resource "aws_kms_key" "this" {
   description         = "Encrypts the ${var.name} lake"
   enable_key_rotation = true
@@ -93,6 +93,20 @@ resource "aws_s3_bucket_lifecycle_configuration" "this" {
     }
     expiration {
       days = 7
+    }
+  }
+
+  # The SageMaker jobs' staged inputs and outputs (clv-jobs --backend sagemaker): the model is
+  # copied into MLflow and the scores into ml/ when the command finishes; --attach needs them
+  # only until then.
+  rule {
+    id     = "expire-sagemaker-staging"
+    status = "Enabled"
+    filter {
+      prefix = "sagemaker/"
+    }
+    expiration {
+      days = 30
     }
   }
 }
