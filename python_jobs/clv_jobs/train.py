@@ -225,10 +225,11 @@ def btyd_features(frame: pd.DataFrame, horizon_days: int, max_fit_rows: int = BT
 
     Unsupervised on history: only features (facts on or before the as-of date) go in, so these
     are as point-in-time as the features themselves. Every date's fit starts from the same point
-    and does not depend on row order, so training and scoring compute the same values for the
-    same customers. A date with more than `max_fit_rows` rows is fitted on a seeded sample of
-    that many, drawn in customer-id order (seven parameters: the estimates barely move, the
-    time is bounded); every row is scored.
+    and does not depend on row order (the fits sum over sorted distinct values), so training and
+    scoring compute bit-identical values for the same customers: scoring reads its rows in no
+    fixed order. A date with more than `max_fit_rows` rows is fitted on a seeded sample of that
+    many, drawn in customer-id order (seven parameters: the estimates barely move, the time is
+    bounded); every row is scored.
     """
     _require(frame, RFM_COLUMNS + ["customer_id", "as_of_date", "avg_purchase_value_usd"], "BTYD inputs")
     out = pd.DataFrame(index=frame.index, columns=BTYD_FEATURES, dtype=float)
@@ -247,7 +248,8 @@ def btyd_features(frame: pd.DataFrame, horizon_days: int, max_fit_rows: int = BT
             gg = btyd.fit_gamma_gamma(x[fit], monetary[fit])
             spend = gg.expected_order_value(x, monetary)
         except ValueError:  # no repeat buyers yet at this date
-            spend = np.full(len(part), part["avg_purchase_value_usd"].mean())
+            # sorted first, so the mean does not depend on row order either
+            spend = np.full(len(part), np.nanmean(np.sort(part["avg_purchase_value_usd"].to_numpy(float))))
         out.iloc[idx] = np.column_stack(
             [bg.p_alive(x, t_x, t), bg.expected_purchases(horizon_days / 7, x, t_x, t), spend]
         )
