@@ -73,12 +73,9 @@ class BetaGeoFit:
 def fit_bg_nbd(frequency, recency, T, initial: tuple[float, float, float, float] = (1.0, 1.0, 1.0, 1.0)) -> BetaGeoFit:
     """Maximum-likelihood BG/NBD fit (parameters optimised on the log scale)."""
     x, t_x, t = _check(frequency, recency, T)
-    # The likelihood depends on (x, t_x, T) only: each distinct triple once, weighted by its
-    # count. Exact, and far fewer terms (recency and T are whole days). np.unique also sorts
-    # them, so the sum and the fit do not depend on the input's row order.
-    triples, counts = np.unique(np.column_stack([x, t_x, t]), axis=0, return_counts=True)
-    x, t_x, t = triples.T
-    weights = counts.astype(float)
+    # The likelihood depends on (x, t_x, T) only; far fewer distinct triples than customers
+    # (recency and T are whole days).
+    (x, t_x, t), weights = _distinct_rows(x, t_x, t)
 
     def negative_ll(log_params: np.ndarray) -> float:
         value = -np.sum(weights * _bg_nbd_log_likelihood(np.exp(log_params), x, t_x, t))
@@ -115,12 +112,7 @@ def fit_gamma_gamma(frequency, monetary_value, initial: tuple[float, float, floa
     keep = (x > 0) & (m > 0)
     if not keep.any():
         raise ValueError("Gamma-Gamma needs at least one repeat buyer with a positive monetary value")
-    # Distinct (x, m) pairs, sorted, weighted by count: a sum in input order differs in its last
-    # bits with the order, and the finite-difference gradient turns that into parameters that
-    # differ at 1e-4; scoring reads rows in whatever order the warehouse returns them.
-    pairs, counts = np.unique(np.column_stack([x[keep], m[keep]]), axis=0, return_counts=True)
-    x, m = pairs.T
-    weights = counts.astype(float)
+    (x, m), weights = _distinct_rows(x[keep], m[keep])
 
     def negative_ll(log_params: np.ndarray) -> float:
         p, q, g = np.exp(log_params)
@@ -140,6 +132,15 @@ def fit_gamma_gamma(frequency, monetary_value, initial: tuple[float, float, floa
     result = _minimize(negative_ll, np.log(initial))
     p, q, g = np.exp(result.x)
     return GammaGammaFit(float(p), float(q), float(g), float(-result.fun))
+
+
+def _distinct_rows(*columns: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each distinct row of `columns` once, sorted, with its count as a weight: a weighted
+    log-likelihood over them is exact. Sorted, because a sum in input order differs in its last
+    bits with the order and the finite-difference gradient turns that into parameters that differ
+    at 1e-4; scoring reads rows in whatever order the warehouse returns them."""
+    rows, counts = np.unique(np.column_stack(columns), axis=0, return_counts=True)
+    return rows.T, counts.astype(float)
 
 
 def _minimize(fun, x0: np.ndarray) -> optimize.OptimizeResult:

@@ -75,6 +75,8 @@ def test_fits_do_not_depend_on_row_order(calibration):
     sorted. The fits must agree to the bit, or one customer's BTYD features (and the XGBoost
     margin built on them) differ between a model's test run and its scores."""
     shuffled = calibration.sample(frac=1.0, random_state=7)
-    for fit in (btyd.fit_bg_nbd, btyd.fit_gamma_gamma):
-        columns = ["frequency", "recency", "T"] if fit is btyd.fit_bg_nbd else ["frequency", "monetary_value"]
+    for fit, columns in [
+        (btyd.fit_bg_nbd, ["frequency", "recency", "T"]),
+        (btyd.fit_gamma_gamma, ["frequency", "monetary_value"]),
+    ]:
         assert fit(*(calibration[c] for c in columns)) == fit(*(shuffled[c] for c in columns))
