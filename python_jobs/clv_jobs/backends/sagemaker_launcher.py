@@ -29,6 +29,7 @@ import tarfile
 import tempfile
 import time
 import uuid
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -105,24 +106,30 @@ def _put(client, uri: str, body: bytes) -> None:
     client.put_object(Bucket=bucket, Key=key, Body=body)
 
 
+@contextmanager
+def _missing_object_named(uri: str, hint: str):
+    """S3's "no such key" as a FileNotFoundError naming `uri`; get_object says NoSuchKey, the
+    managed download (a HEAD first) says 404."""
+    try:
+        yield
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] in ("404", "NoSuchKey"):
+            raise FileNotFoundError(f"{uri} does not exist: {hint}") from None
+        raise
+
+
 def _get(client, uri: str) -> bytes:
     bucket, key = s3.split_uri(uri)
-    try:
+    with _missing_object_named(uri, "did the SageMaker job write it?"):
         return client.get_object(Bucket=bucket, Key=key)["Body"].read()
-    except client.exceptions.NoSuchKey:
-        raise FileNotFoundError(f"{uri} does not exist: did the SageMaker job write it?") from None
 
 
 def _get_parquet(client, uri: str) -> pd.DataFrame:
+    """Through a temporary file, not bytes in memory: the training mart is the largest object."""
     bucket, key = s3.split_uri(uri)
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as tmp, _missing_object_named(uri, "was the job's input deleted?"):
         path = Path(tmp) / "part.parquet"
-        try:
-            client.download_file(bucket, key, str(path))
-        except ClientError as exc:
-            if exc.response["Error"]["Code"] in ("404", "NoSuchKey"):
-                raise FileNotFoundError(f"{uri} does not exist: was the job's input deleted?") from None
-            raise
+        client.download_file(bucket, key, str(path))
         return pd.read_parquet(path)
 
 
