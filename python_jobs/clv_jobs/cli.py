@@ -20,6 +20,11 @@ import_app = typer.Typer(help="Import a public data set into the lake's raw cont
 app.add_typer(import_app, name="import")
 bench_app = typer.Typer(help="Benchmarks: print time and peak memory figures.", no_args_is_help=True)
 app.add_typer(bench_app, name="bench")
+quarantine_app = typer.Typer(
+    help="Files and rows kept out of the warehouse: list them, quarantine a partition, release a file.",
+    no_args_is_help=True,
+)
+app.add_typer(quarantine_app, name="quarantine")
 
 LakeOption = Annotated[
     Path | None, typer.Option("--lake", help="Lake folder (default: $CLV_LAKE_DIR or ./lake).", show_default=False)
@@ -48,23 +53,34 @@ AttachOption = Annotated[
 
 def _on_backend(command: str, backend: Backend, wait: bool, attach: str | None, local, submit, collect):
     """Run `local()`, or a SageMaker job: `submit()` it (or take `attach`), then `collect(job)`
-    it. None when the job was submitted with --no-wait (its name is printed)."""
+    it, holding the lake's writer lock. None when the job was submitted with --no-wait (its name
+    is printed)."""
     if backend is Backend.local:
         if attach:
             raise typer.BadParameter("--attach is for --backend sagemaker")
-        return local()
+        with _writer_lock():
+            return local()
     job = attach or submit()
     if not wait and not attach:
         typer.echo(f"submitted {job}; finish it with: clv-jobs {command} --backend sagemaker --attach {job}")
         return None
-    return collect(job)
+    with _writer_lock():
+        return collect(job)
 
 
-def _lake(lake: Path | None) -> Path:
-    """A local lake folder (the commands that write raw landings or read them with DuckDB)."""
+def _lake(lake: Path | None, create: bool = False) -> Path:
+    """A local lake folder (the commands that write raw landings or read them with DuckDB); it
+    must exist unless the command creates lakes (`create`: generate, import)."""
     from clv_jobs.lake import local_dir
 
-    return lake or local_dir(load_settings().lake_dir)
+    return local_dir(lake or load_settings().lake_dir, must_exist=not create)
+
+
+def _writer_lock(lake: Path | str | None = None):
+    """The lake's writer lock (python_jobs/clv_jobs/locking.py), for commands that write."""
+    from clv_jobs.locking import writer_lock
+
+    return writer_lock(lake or load_settings().lake_dir)
 
 
 def _progress(message: str) -> None:
@@ -103,7 +119,7 @@ def generate(
     params = synthetic.ShopParams(start=_parse_date(start), end=_parse_date(end))
     if params.end <= params.start:
         raise typer.BadParameter("--end must be after --start")
-    lake_dir = _lake(lake)
+    lake_dir = _lake(lake, create=True)
     t0 = time.perf_counter()
     shop = synthetic.generate_shop(customers, seed, params, progress=_progress)
     t1 = time.perf_counter()
@@ -126,7 +142,8 @@ def import_cdnow(
     from clv_jobs.datasets import importers
 
     tables = importers.read_cdnow(sample=sample)
-    _report_import(tables, importers.write_import(tables, _lake(lake)), _lake(lake))
+    lake_dir = _lake(lake, create=True)
+    _report_import(tables, importers.write_import(tables, lake_dir), lake_dir)
 
 
 @import_app.command("online-retail")
@@ -139,7 +156,8 @@ def import_online_retail(
 
     _progress(f"reading {path}")
     tables = importers.read_online_retail(path)
-    _report_import(tables, importers.write_import(tables, _lake(lake)), _lake(lake))
+    lake_dir = _lake(lake, create=True)
+    _report_import(tables, importers.write_import(tables, lake_dir), lake_dir)
 
 
 def _report_import(imported, partitions: dict[str, int], lake_dir: Path) -> None:
@@ -153,6 +171,113 @@ def _report_import(imported, partitions: dict[str, int], lake_dir: Path) -> None
     typer.echo(f"partitions:        {partitions} -> {lake_dir}")
 
 
+@app.command("check-landing")
+def check_landing(lake: LakeOption = None) -> None:
+    """Check every newly landed raw file against its contract before dbt reads the lake; a file
+    that breaks it, or repeats one already landed, moves to the quarantine (exit 1)."""
+    from clv_jobs import erasure, landing
+
+    lake_dir = _lake(lake)
+    with _writer_lock(lake_dir):
+        strip = erasure.tombstone_filter(lake_dir, load_settings().dbt_target)
+        report = landing.check_landing(lake_dir, landing.now_utc(), strip=strip, progress=_progress)
+    typer.echo(
+        f"landing: {len(report.accepted):,} new file(s) accepted, {len(report.quarantined):,} quarantined, "
+        f"{report.unchanged:,} unchanged, {len(report.removed):,} removed -> {landing.ledger_path(lake_dir)}"
+    )
+    for path in report.restated + report.removed:
+        typer.echo(f"restatement: {path} rewrites history already built (see quality.fct_restatements after dbt build)")
+    for path, why in report.quarantined.items():
+        typer.echo(f"error: quarantined {path}: {why}", err=True)
+    if report.quarantined:
+        typer.echo(
+            "the build goes on without them: `clv-jobs quarantine list`, fix, then `clv-jobs quarantine release`",
+            err=True,
+        )
+        raise typer.Exit(code=1)
+
+
+@quarantine_app.command("list")
+def quarantine_list(lake: LakeOption = None) -> None:
+    """Quarantined files (from the landing ledger) and quarantined rows by rule (from the
+    warehouse's quality.fct_quarantined_rows, after a dbt build)."""
+    from clv_jobs import landing, warehouse
+
+    ledger = landing.read_ledger(_lake(lake))
+    files = ledger[ledger["status"] == "quarantined"]
+    typer.echo(f"quarantined files: {len(files):,}")
+    for row in files.itertuples(index=False):
+        typer.echo(f"  {row.file_path}  [{row.rule_name}] {row.message}  (kept at {row.quarantine_path})")
+    rows = warehouse.quarantined_rows_by_rule(load_settings())
+    if rows is None:
+        typer.echo("quarantined rows: no warehouse build yet (run dbt build)")
+        return
+    typer.echo(f"quarantined rows: {sum(int(r['quarantined_rows']) for r in rows):,}")
+    for row in rows:
+        count = int(row["quarantined_rows"])
+        typer.echo(f"  {row['source_table']:<20} {row['rule_name']:<32} {count:>8,}  {row['source_file']}")
+
+
+@quarantine_app.command("add")
+def quarantine_add(
+    table: Annotated[str, typer.Option(help="Raw table: transactions, customers or events.")],
+    ingest_date: Annotated[str, typer.Option(help="The partition to take out (YYYY-MM-DD).")],
+    reason: Annotated[str, typer.Option(help="Why (kept in the ledger).")],
+    lake: LakeOption = None,
+) -> None:
+    """Quarantine a whole landed partition (e.g. a day whose volume or null share failed the build)."""
+    from clv_jobs import landing
+
+    with _writer_lock(_lake(lake)):
+        moved = landing.quarantine_partition(_lake(lake), table, _parse_date(ingest_date), reason, landing.now_utc())
+    for path in moved:
+        typer.echo(f"quarantined {path}")
+
+
+@quarantine_app.command("release")
+def quarantine_release(
+    file_path: Annotated[str, typer.Argument(help="The file as it landed (raw/...) or its quarantine path.")],
+    lake: LakeOption = None,
+) -> None:
+    """Put a quarantined file back where it landed; run check-landing and dbt build next."""
+    from clv_jobs import landing
+
+    with _writer_lock(_lake(lake)):
+        path = landing.release(_lake(lake), file_path)
+    typer.echo(f"released {path}: run `clv-jobs check-landing` then `dbt build`")
+
+
+@app.command()
+def erase(
+    customer_id: Annotated[str, typer.Option(help="The customer to erase (CustomerID / customer_id).")],
+    reason: Annotated[str, typer.Option(help="Why (e.g. the request's reference); kept with the tombstone.")],
+) -> None:
+    """Erase a customer from the lake (raw, quarantine, scores, every landing) and the warehouse
+    (snapshots, marts), and record a tombstone so no later landing or rebuild brings them back."""
+    from clv_jobs import erasure, landing
+
+    settings = load_settings()
+    with _writer_lock():
+        report = erasure.erase(settings, customer_id, reason, landing.now_utc())
+    typer.echo(f"erased from {len(report.lake_files):,} lake file(s), {sum(report.lake_files.values()):,} rows")
+    for table, n in sorted(report.warehouse_tables.items()):
+        typer.echo(f"  warehouse {table}: {n:,} rows deleted")
+    typer.echo("tombstone recorded: later landings are stripped of this customer by check-landing")
+
+
+@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def locked(ctx: typer.Context) -> None:
+    """Run a command holding the lake's writer lock, e.g. `clv-jobs locked -- dbt build` (the
+    DAG's dbt steps), so it never overlaps score, monitor, train or a load."""
+    import subprocess
+
+    if not ctx.args:
+        raise typer.BadParameter("give the command to run after --, e.g. clv-jobs locked -- dbt build")
+    with _writer_lock():
+        code = subprocess.run(ctx.args).returncode
+    raise typer.Exit(code)
+
+
 @app.command("load-raw")
 def load_raw(
     lake: LakeOption = None,
@@ -162,7 +287,8 @@ def load_raw(
     from clv_jobs import warehouse
 
     settings = load_settings()
-    counts = warehouse.load_raw_to_postgres(_lake(lake), settings.pg_dsn, schema)
+    with _writer_lock(_lake(lake)):
+        counts = warehouse.load_raw_to_postgres(_lake(lake), settings.pg_dsn, schema, settings.dbt_target)
     for name, n in counts.items():
         typer.echo(f"{schema}.{name}: {n:,} rows")
 
@@ -175,7 +301,8 @@ def load_ml(
     """Copy what clv-jobs landed under lake/ml/ into PostgreSQL, before `dbt build --selector ml_marts`."""
     from clv_jobs import warehouse
 
-    counts = warehouse.load_ml_to_postgres(_lake(lake), load_settings().pg_dsn, schema)
+    with _writer_lock(_lake(lake)):
+        counts = warehouse.load_ml_to_postgres(_lake(lake), load_settings().pg_dsn, schema)
     if not counts:
         raise ValueError(f"nothing under {_lake(lake) / 'ml'}: run train, score and monitor first")
     for name, n in counts.items():
@@ -261,7 +388,8 @@ def evaluate_command(
     does this for its own candidate); log to MLflow, land the evaluations in the lake."""
     from clv_jobs import jobs
 
-    outcome = jobs.run_evaluate(load_settings(), model_version, progress=_progress)
+    with _writer_lock():
+        outcome = jobs.run_evaluate(load_settings(), model_version, progress=_progress)
     table = outcome.metrics.set_index("model")
     typer.echo(
         f"\nModel version {outcome.model_version} on the test as-of date {outcome.test_as_of_date} "
@@ -323,7 +451,8 @@ def monitor(
     matured scores, retrain decision; lands lake/ml/{drift,backtests,monitor_runs}/as_of_date=D/."""
     from clv_jobs import jobs
 
-    outcome = jobs.run_monitor(load_settings(), _parse_date(as_of_date), progress=_progress)
+    with _writer_lock():
+        outcome = jobs.run_monitor(load_settings(), _parse_date(as_of_date), progress=_progress)
     drift = outcome.drift.sort_values("psi", ascending=False).set_index("feature_name")
     typer.echo(f"\nDrift at {outcome.as_of_date} against model version {outcome.model_version}'s training baseline:")
     typer.echo(drift[["feature_kind", "psi", "ks_statistic", "status"]].to_string(float_format=lambda v: f"{v:.3f}"))
@@ -392,11 +521,16 @@ def backtest(
 
 
 @app.command()
-def promote(version: Annotated[str, typer.Argument(help="Registered model version to make champion.")]) -> None:
+def promote(
+    version: Annotated[str, typer.Argument(help="Registered model version to make champion.")],
+    force: Annotated[bool, typer.Option(help="Promote a version that failed its gates (needs --reason).")] = False,
+    reason: Annotated[str | None, typer.Option(help="Why; recorded in fct_model_decisions.")] = None,
+) -> None:
     """Move the champion alias to VERSION (recorded as a decision)."""
     from clv_jobs import jobs
 
-    previous = jobs.run_promote(load_settings(), version)
+    with _writer_lock():
+        previous = jobs.run_promote(load_settings(), version, force=force, reason=reason)
     typer.echo(f"champion: version {version} (was {previous})")
 
 
@@ -405,7 +539,8 @@ def rollback() -> None:
     """Give the champion alias back to the previous champion (recorded as a decision)."""
     from clv_jobs import jobs
 
-    version = jobs.run_rollback(load_settings())
+    with _writer_lock():
+        version = jobs.run_rollback(load_settings())
     typer.echo(f"champion: version {version}")
 
 

@@ -528,16 +528,34 @@ def collect_score_sagemaker(settings: Settings, job_name: str, progress=lambda m
     return land_scores(settings, as_of_date, version, table)
 
 
-def run_promote(settings: Settings, version: str) -> str:
-    """Make `version` the champion (the previous champion stays registered); returns the old one."""
+def run_promote(settings: Settings, version: str, force: bool = False, reason: str | None = None) -> str:
+    """Make `version` the champion (the previous champion stays registered); returns the old one.
+    A version that failed its gates needs `force` and a `reason`, recorded as `forced_promotion`."""
     mlflow.set_tracking_uri(registry.tracking_uri())
     client = MlflowClient()
-    target = client.get_model_version(registry.MODEL_NAME, str(version))  # raises if it does not exist
+    try:
+        target = client.get_model_version(registry.MODEL_NAME, str(version))
+    except mlflow.exceptions.MlflowException:
+        known = sorted(int(v.version) for v in client.search_model_versions(f"name='{registry.MODEL_NAME}'"))
+        raise ValueError(
+            f"model version {version} is not registered ({registry.MODEL_NAME} has versions {known})"
+        ) from None
+    history = _decision_history(settings)
+    rejected = history[(history["model_version"] == str(version)) & (history["action"] == "rejected")]
+    if force and not (reason or "").strip():
+        raise ValueError("promote --force needs --reason (it is recorded in fct_model_decisions)")
+    if len(rejected) and not force:
+        why = rejected.iloc[-1].get("reasons", "")
+        raise ValueError(
+            f"model version {version} failed its gates ({why}); promote it anyway with --force --reason '...'"
+        )
     previous = load_champion(client)
     client.set_registered_model_alias(registry.MODEL_NAME, "champion", str(version))
-    reason = f"promoted by hand; previous champion {previous[0] if previous else 'none'}"
-    _record(settings, target.run_id, str(version), "promoted", reason)
-    return previous[0] if previous else "none"
+    was = previous[0] if previous else "none"
+    action = "forced_promotion" if len(rejected) else "promoted"
+    note = f"previous champion {was}" + (f"; {reason}" if reason else "")
+    _record(settings, target.run_id, str(version), action, f"{action.replace('_', ' ')} by hand; {note}")
+    return was
 
 
 def run_rollback(settings: Settings) -> str:
@@ -549,7 +567,7 @@ def run_rollback(settings: Settings) -> str:
     if current is None:
         raise ValueError("no champion to roll back")
     history = _decision_history(settings)
-    crowned = history[history["action"].isin(["champion", "promoted", "rolled_back"])]
+    crowned = history[history["action"].isin(registry.CROWNING_ACTIONS)]
     earlier = [v for v in crowned["model_version"].tolist() if v != current[0]]
     if not earlier:
         raise ValueError(f"version {current[0]} is the only champion there has been: nothing to roll back to")

@@ -22,15 +22,36 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-__all__ = ["replace_partition", "write_partitioned", "read_table", "raw_dir", "LakeRoot", "local_dir"]
+__all__ = [
+    "replace_partition",
+    "replace_file",
+    "sweep",
+    "write_partitioned",
+    "read_table",
+    "raw_dir",
+    "LakeRoot",
+    "local_dir",
+    "is_hidden",
+]
 
 
-def local_dir(root: str | Path) -> Path:
+def local_dir(root: str | Path, must_exist: bool = True) -> Path:
     """The lake as a local folder, for the commands that only work on one (generate, import,
-    backtest, load-raw, load-ml); fails naming the setting when it is an S3 URI."""
+    backtest, load-raw, load-ml); fails naming the setting when it is an S3 URI, and when the
+    folder does not exist (only generate and the importers create a lake)."""
     if str(root).startswith("s3://"):
         raise ValueError(f"CLV_LAKE_DIR={root}: this command needs a local lake folder (use --lake or CLV_LAKE_DIR)")
+    if must_exist:
+        _require_folder(Path(root))
     return Path(root)
+
+
+def _require_folder(path: Path) -> None:
+    if not path.is_dir():
+        raise FileNotFoundError(
+            f"lake folder {path} does not exist (CLV_LAKE_DIR or --lake): "
+            "create one with `clv-jobs generate` or `clv-jobs import`"
+        )
 
 
 class LakeRoot:
@@ -39,6 +60,8 @@ class LakeRoot:
     def __init__(self, root: str | Path):
         self.root = str(root).rstrip("/")
         self.is_s3 = self.root.startswith("s3://")
+        if not self.is_s3:
+            _require_folder(Path(self.root))
 
     def uri(self, *parts: str) -> str:
         return "/".join([self.root, *parts])
@@ -66,7 +89,7 @@ class LakeRoot:
 
             return s3.read_prefix(self.uri(*parts)).to_pandas()
         path = Path(self.root, *parts)
-        files = sorted(f for f in path.rglob("*.parquet") if not any(p.startswith(".") for p in f.parts[-3:]))
+        files = sorted(f for f in path.rglob("*.parquet") if not any(is_hidden(p) for p in f.relative_to(path).parts))
         if not files:
             raise FileNotFoundError(f"no Parquet files under {path}")
         return pa.concat_tables([pq.read_table(f) for f in files], promote_options="default").to_pandas()
@@ -80,7 +103,14 @@ class LakeRoot:
         path = Path(self.root, *parts)
         if not path.exists():
             return []
-        return sorted(p.name.split("=", 1)[1] for p in path.iterdir() if p.is_dir() and "=" in p.name)
+        return sorted(
+            p.name.split("=", 1)[1] for p in path.iterdir() if p.is_dir() and "=" in p.name and not is_hidden(p.name)
+        )
+
+
+def is_hidden(name: str) -> bool:
+    """Names that Hive-style readers (and Spectrum) skip: work in progress, never data."""
+    return name.startswith(("_", "."))
 
 
 def raw_dir(lake: Path, name: str) -> Path:
@@ -88,17 +118,71 @@ def raw_dir(lake: Path, name: str) -> Path:
     return Path(lake) / "raw" / name
 
 
-def replace_partition(table: pa.Table, partition_dir: Path, file_name: str = "part-0.parquet") -> Path:
-    """Write `table` as the only file of `partition_dir`, replacing what was there atomically."""
+def _work_dir(target: Path) -> Path:
+    """Where a write to `target` keeps its temporary and backup copies: `_tmp/<table>/` beside
+    the table, out of reach of every reader's `<table>/*/*.parquet` glob and hidden by its `_`."""
+    return target.parent.parent / "_tmp" / target.parent.name
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def sweep(table_dir: Path) -> None:
+    """Clean up after writers to `table_dir` that died (kill -9, power loss): a backup whose
+    partition is missing (the crash fell between the two renames) is put back; every other
+    leftover of a dead writer is removed. Also removes the `.tmp-*` / `.old-*` folders that
+    earlier versions left inside the table."""
+    table_dir = Path(table_dir)
+    if table_dir.is_dir():
+        for child in table_dir.iterdir():
+            if child.name.startswith((".tmp-", ".old-")):
+                shutil.rmtree(child, ignore_errors=True)
+    work = table_dir.parent / "_tmp" / table_dir.name
+    if not work.is_dir():
+        return
+    for entry in work.iterdir():
+        pid, _, rest = entry.name.partition("-")
+        if not pid.isdigit() or _pid_alive(int(pid)):
+            continue
+        kind, _, partition = rest.split("-", 1)[1].partition("-")
+        target = table_dir / partition
+        if kind == "old" and entry.is_dir() and not target.exists():
+            os.replace(entry, target)
+        elif entry.is_dir():
+            shutil.rmtree(entry, ignore_errors=True)
+        else:
+            entry.unlink(missing_ok=True)
+
+
+def _work_name(kind: str, name: str) -> str:
+    return f"{os.getpid()}-{uuid.uuid4().hex}-{kind}-{name}"
+
+
+def replace_partition(
+    table: pa.Table, partition_dir: Path, file_name: str = "part-0.parquet", swept: bool = False
+) -> Path:
+    """Write `table` as the only file of `partition_dir`, replacing what was there atomically
+    (first sweeping what dead writers left, unless the caller has: `swept`)."""
     partition_dir = Path(partition_dir)
     partition_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = partition_dir.parent / f".tmp-{partition_dir.name}-{uuid.uuid4().hex}"
+    if not swept:
+        sweep(partition_dir.parent)
+    work = _work_dir(partition_dir)
+    work.mkdir(parents=True, exist_ok=True)
+    tmp = work / _work_name("tmp", partition_dir.name)
     tmp.mkdir()
     try:
         pq.write_table(table, tmp / file_name, compression="zstd")
         old = None
         if partition_dir.exists():
-            old = partition_dir.parent / f".old-{partition_dir.name}-{uuid.uuid4().hex}"
+            old = work / _work_name("old", partition_dir.name)
             os.replace(partition_dir, old)
         os.replace(tmp, partition_dir)
         if old is not None:
@@ -107,6 +191,20 @@ def replace_partition(table: pa.Table, partition_dir: Path, file_name: str = "pa
         if tmp.exists():
             shutil.rmtree(tmp)
     return partition_dir
+
+
+def replace_file(table: pa.Table, path: Path) -> Path:
+    """Replace one Parquet file in place, atomically (e.g. a raw file rewritten by an erasure)."""
+    path = Path(path)
+    work = _work_dir(path.parent)
+    work.mkdir(parents=True, exist_ok=True)
+    tmp = work / _work_name("file", path.name)
+    try:
+        pq.write_table(table, tmp, compression="zstd")
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path
 
 
 def write_partitioned(
@@ -123,6 +221,8 @@ def write_partitioned(
     Returns the number of partitions written.
     """
     table_dir = Path(table_dir)
+    table_dir.mkdir(parents=True, exist_ok=True)
+    sweep(table_dir)
     dates = pc.cast(pc.cast(table.column(date_column), pa.timestamp("us")), pa.date32())
     day_numbers = dates.to_numpy(zero_copy_only=False).astype("datetime64[D]").astype(np.int64)
     order = np.argsort(day_numbers, kind="stable")
@@ -138,7 +238,7 @@ def write_partitioned(
             continue
         day = np.datetime64(int(sorted_days[start]), "D")
         name = f"{partition_key}={day}"
-        replace_partition(sorted_table.slice(start, end - start), table_dir / name)
+        replace_partition(sorted_table.slice(start, end - start), table_dir / name, swept=True)
         written.add(name)
     if len(table) == 0:
         # An empty landing still needs one file, so readers see the schema.
@@ -152,7 +252,7 @@ def write_partitioned(
 def _remove_other_partitions(table_dir: Path, keep: Iterable[str]) -> None:
     keep = set(keep)
     for child in table_dir.iterdir():
-        if child.is_dir() and child.name not in keep:
+        if child.is_dir() and child.name not in keep and not is_hidden(child.name):
             shutil.rmtree(child)
 
 

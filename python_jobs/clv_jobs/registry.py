@@ -10,9 +10,12 @@ import os
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-__all__ = ["GateResult", "apply_gates", "tracking_uri", "MODEL_NAME"]
+__all__ = ["GateResult", "apply_gates", "tracking_uri", "MODEL_NAME", "CROWNING_ACTIONS"]
 
 MODEL_NAME = "clv-xgboost"
+
+# Decisions that hand a version the champion alias (the rollback history and the summary read them).
+CROWNING_ACTIONS = ("champion", "promoted", "forced_promotion", "rolled_back")
 
 
 def tracking_uri() -> str:

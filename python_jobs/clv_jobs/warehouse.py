@@ -20,6 +20,8 @@ import pyarrow.csv as pacsv
 from clv_jobs import contracts
 
 __all__ = [
+    "connect_duckdb",
+    "quarantined_rows_by_rule",
     "load_raw_to_postgres",
     "load_ml_to_postgres",
     "ML_TABLES",
@@ -58,25 +60,33 @@ def _read_raw_with_partition(lake_dir: Path, name: str) -> pa.Table:
     # DuckDB reads the Hive partitions the way dbt's DuckDB sources do.
     query = (
         f"select * from read_parquet('{raw_parquet_glob(lake_dir, name)}', hive_partitioning = true, "
-        f"hive_types = {{'ingest_date': date}})"
+        f"hive_types = {{'ingest_date': date}}, filename = true)"
     )
     with duckdb.connect() as con:
         return con.sql(query).to_arrow_table()
 
 
-def load_raw_to_postgres(lake_dir: Path, dsn: str, schema: str = "raw") -> dict[str, int]:
-    """Replace ``schema.<table>`` in PostgreSQL with each raw lake table; returns row counts."""
+def load_raw_to_postgres(lake_dir: Path, dsn: str, schema: str = "raw", target: str = "ci_postgres") -> dict[str, int]:
+    """Replace ``schema.<table>`` in PostgreSQL with each raw lake table (the contract columns,
+    then the landed file and the partition, as DuckDB reads them) and the landing ledger, and
+    write the PII key; returns row counts."""
     import psycopg2
+
+    from clv_jobs import landing, pii
 
     counts = {}
     with psycopg2.connect(dsn) as conn, conn.cursor() as cur:
         cur.execute(f'create schema if not exists "{schema}"')
         for name, contract in contracts.RAW_SCHEMAS.items():
             table = _read_raw_with_partition(lake_dir, name)
-            fields = list(contract) + [pa.field("ingest_date", pa.date32())]
+            fields = list(contract) + [pa.field("filename", pa.string()), pa.field("ingest_date", pa.date32())]
             table = pa.table([table.column(f.name).cast(f.type) for f in fields], schema=pa.schema(fields))
             _copy_table(cur, schema, name, table)
             counts[name] = len(table)
+        ledger = pa.Table.from_pandas(landing.read_ledger(lake_dir), schema=landing.LEDGER_SCHEMA, preserve_index=False)
+        _copy_table(cur, schema, "landed_files", ledger)
+        counts["landed_files"] = len(ledger)
+        pii.write_key_postgres(cur, target)
     return counts
 
 
@@ -142,11 +152,39 @@ def postgres_query(dsn: str, query: str) -> pa.Table:
     return pa.table({name: [row[i] for row in rows] for i, name in enumerate(names)})
 
 
+def connect_duckdb(path: Path, read_only: bool = True, wait_seconds: float | None = None):
+    """Open the DuckDB warehouse; while another process (dbt, a BI tool) holds its file lock,
+    retry with backoff for up to `wait_seconds` (default `CLV_DUCKDB_LOCK_WAIT_SECONDS`, 60),
+    then fail in one line naming the file and the holder DuckDB reports."""
+    import os
+    import time
+
+    if not Path(path).exists():
+        raise FileNotFoundError(f"no DuckDB warehouse at {path} (CLV_DUCKDB_PATH): run dbt build first")
+    if wait_seconds is None:
+        wait_seconds = float(os.environ.get("CLV_DUCKDB_LOCK_WAIT_SECONDS", "60"))
+    deadline, delay = time.monotonic() + wait_seconds, 0.25
+    while True:
+        try:
+            return duckdb.connect(str(path), read_only=read_only)
+        except duckdb.IOException as exc:
+            if "lock" not in str(exc).lower():
+                raise
+            if time.monotonic() >= deadline:
+                holder = str(exc).split("Conflicting lock is held in", 1)[-1].strip().splitlines()[0]
+                raise RuntimeError(
+                    f"the DuckDB warehouse {path} stayed locked for {wait_seconds:.0f} s by {holder}; "
+                    "wait for that process (often dbt build) and retry"
+                ) from None
+            time.sleep(delay)
+            delay = min(delay * 2, 5)
+
+
 def read_relation(relation: str, target: str, duckdb_path: Path | None = None, dsn: str | None = None) -> pa.Table:
     """Read a whole relation (``schema.table``) in one query, as Arrow."""
     query = f"select * from {relation}"
     if target in {"dev", "ci"}:
-        with duckdb.connect(str(duckdb_path), read_only=True) as con:
+        with connect_duckdb(duckdb_path) as con:
             return con.sql(query).to_arrow_table()
     if target == "ci_postgres":
         return postgres_query(dsn, query)
@@ -250,7 +288,9 @@ def ml_summary(settings) -> dict | None:
         decisions = rows(
             "(select model_version, decision, reasons from marts.fct_model_decisions order by decided_at) as d"
         )
-        crowned = [r for r in decisions if r["decision"] in ("champion", "promoted", "rolled_back")]
+        from clv_jobs.registry import CROWNING_ACTIONS
+
+        crowned = [r for r in decisions if r["decision"] in CROWNING_ACTIONS]
         evaluations = []
         if crowned:
             evaluations = rows(
@@ -284,3 +324,17 @@ def _missing_table_errors() -> tuple[type[Exception], ...]:
     import psycopg2.errors
 
     return (duckdb.CatalogException, psycopg2.errors.UndefinedTable)
+
+
+def quarantined_rows_by_rule(settings) -> list[dict] | None:
+    """Quarantined rows per table, rule and landed file (None before the first dbt build)."""
+    try:
+        return read_relation(
+            "(select source_table, rule_name, source_file_name as source_file, count(*) as quarantined_rows"
+            " from quality.fct_quarantined_rows group by 1, 2, 3 order by 1, 2, 3) as q",
+            settings.dbt_target,
+            settings.duckdb_path,
+            settings.pg_dsn,
+        ).to_pylist()
+    except (*_missing_table_errors(), FileNotFoundError):
+        return None

@@ -22,7 +22,8 @@ bounds as (
 
     select
         min(invoice_date) as data_start_date,
-        {{ data_end_date('max(invoice_date)') }} as data_end_date
+        -- Bounded by the newest landing, never by an event date a source system claims.
+        {{ data_end_date('least(max(invoice_date), max(ingest_date))') }} as data_end_date
     from transactions
 
 ),

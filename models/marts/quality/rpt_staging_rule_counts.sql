@@ -3,9 +3,9 @@
 
 with
 
-raw_transactions as (
+transaction_lines as (
 
-    select * from {{ source('shop', 'transactions') }}
+    select * from {{ ref('stg_shop__transaction_lines') }}
 
 ),
 
@@ -41,16 +41,28 @@ labels as (
 
 rule_counts as (
 
+    {%- for rule, column, action in [
+        ('null_customer_id', 'CustomerID', 'removed'),
+        ('exact_duplicate_line', 'all columns', 'removed'),
+        ('event_date_after_ingest_date', 'InvoiceDate', 'quarantined'),
+        ('event_date_before_shop_start', 'InvoiceDate', 'quarantined'),
+        ('customer_id_pattern', 'CustomerID', 'quarantined'),
+        ('unknown_customer', 'CustomerID', 'quarantined'),
+        ('zero_quantity', 'Quantity', 'quarantined'),
+    ] %}
     select
         'shop.transactions' as source_table,
-        'CustomerID' as column_name,
-        'null_customer_id' as rule_name,
-        'removed' as rule_action,
+        '{{ column }}' as column_name,
+        '{{ rule }}' as rule_name,
+        '{{ action }}' as rule_action,
         count(*) as rows_in,
-        sum(case when "CustomerID" is null then 1 else 0 end) as rows_affected
-    from raw_transactions
+        sum(
+            case when {{ 'removed_by_rule' if action == 'removed' else 'quarantine_rule' }} = '{{ rule }}' then 1 else 0 end
+        ) as rows_affected
+    from transaction_lines
 
     union all
+    {% endfor %}
 
     select
         'stg_shop__transactions' as source_table,

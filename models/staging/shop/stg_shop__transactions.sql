@@ -5,14 +5,14 @@
         sort=['invoice_date', 'customer_id'],
     )
 }}
--- A table, not a view: three models read it and the outlier cap is a percentile over the
--- whole training window, which a view would recompute for each of them.
+-- One row per published order line. A table, not a view: three models read it and the outlier
+-- cap is a percentile over the whole training window, which a view would recompute for each.
 
 with
 
-source as (
+lines as (
 
-    select * from {{ source('shop', 'transactions') }}
+    select * from {{ ref('stg_shop__transaction_lines') }}
 
 ),
 
@@ -25,31 +25,25 @@ currency_rates as (
 renamed as (
 
     select
-        -- ids
-        cast("CustomerID" as {{ dbt.type_string() }}) as customer_id,
-        cast("InvoiceNo" as {{ dbt.type_string() }}) as invoice_no,
-        cast("StockCode" as {{ dbt.type_string() }}) as stock_code,
-
-        -- strings
-        "Description" as description,
-        "Country" as country,
-        upper("Currency") as currency_code,
-
-        -- numerics
-        cast("Quantity" as integer) as quantity,
-        cast("UnitPrice" as {{ dbt.type_numeric() }}) as unit_price_local,
-
-        -- booleans
-        upper("InvoiceNo") like 'C%' as is_cancellation,
-        (upper("StockCode") like 'GC-%' or lower("StockCode") like 'gift%') as is_gift_card,
-
-        -- dates and timestamps
-        cast("InvoiceDate" as date) as invoice_date,
-        cast("InvoiceDate" as {{ dbt.type_timestamp() }}) as invoiced_at
-
-    from source
-    -- Rule null_customer_id: guest lines cannot be attributed; counted in rpt_staging_rule_counts.
-    where "CustomerID" is not null
+        customer_id,
+        invoice_no,
+        stock_code,
+        description,
+        country,
+        currency_code,
+        quantity,
+        unit_price_local,
+        upper(invoice_no) like 'C%' as is_cancellation,
+        (upper(stock_code) like 'GC-%' or lower(stock_code) like 'gift%') as is_gift_card,
+        ingest_date,
+        invoice_date,
+        invoiced_at
+    from lines
+    -- Lines removed by a counted rule (null_customer_id, exact_duplicate_line) or quarantined
+    -- (quality.fct_quarantined_rows) never reach a feature or a label.
+    where
+        removed_by_rule is null
+        and quarantine_rule is null
 
 ),
 
@@ -69,8 +63,13 @@ converted as (
 
 cap_window as (
 
-    select {{ default_test_as_of_date(data_end_date('max_invoice_date')) }} as cap_window_end_date
-    from (select max(invoice_date) as max_invoice_date from converted) as bounds
+    select {{ default_test_as_of_date(data_end_date('least(max_invoice_date, max_ingest_date)')) }} as cap_window_end_date
+    from (
+        select
+            max(invoice_date) as max_invoice_date,
+            max(ingest_date) as max_ingest_date
+        from converted
+    ) as bounds
 
 ),
 
@@ -127,6 +126,7 @@ final as (
         converted.is_return,
         converted.is_gift_card,
         coalesce(abs(converted.line_amount_usd) > outlier_cap.line_amount_cap_usd, false) as is_amount_capped,
+        converted.ingest_date,
         converted.invoice_date,
         converted.invoiced_at
     from converted

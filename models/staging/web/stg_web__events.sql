@@ -21,6 +21,7 @@ final as (
         customer_id is null as is_anonymous,
 
         -- dates and timestamps
+        cast(ingest_date as date) as ingest_date,
         cast(event_timestamp as date) as event_date,
         cast(event_timestamp as {{ dbt.type_timestamp() }}) as event_at
 

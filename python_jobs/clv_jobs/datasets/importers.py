@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from clv_jobs import contracts, lake
+from clv_jobs import contracts, landing
 
 __all__ = ["Imported", "cdnow_path", "read_cdnow", "read_online_retail", "write_import"]
 
@@ -171,8 +171,4 @@ def empty(name: str) -> pa.Table:
 def write_import(imported: Imported, lake_dir: Path) -> dict[str, int]:
     """Replace the lake's raw tables with an imported data set; returns partitions per table."""
     transactions, customers, events, _ = imported
-    return {
-        "transactions": lake.write_partitioned(transactions, lake.raw_dir(lake_dir, "transactions"), "InvoiceDate"),
-        "customers": lake.write_partitioned(customers, lake.raw_dir(lake_dir, "customers"), "updated_at"),
-        "events": lake.write_partitioned(events, lake.raw_dir(lake_dir, "events"), "event_timestamp"),
-    }
+    return landing.land_new_lake(lake_dir, {"transactions": transactions, "customers": customers, "events": events})

@@ -27,7 +27,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from clv_jobs import contracts, lake
+from clv_jobs import contracts, lake, landing
 from clv_jobs.currency import USD_PER_UNIT
 
 __all__ = ["ShopParams", "SyntheticShop", "generate_shop", "write_shop", "oracle_revenue"]
@@ -624,13 +624,9 @@ def write_shop(
 ) -> dict[str, int]:
     """Land the shop's raw tables in `lake_dir` (date partitions) and the oracle beside them."""
     lake_dir = Path(lake_dir)
-    partitions = {
-        "transactions": lake.write_partitioned(
-            shop.transactions, lake.raw_dir(lake_dir, "transactions"), "InvoiceDate"
-        ),
-        "customers": lake.write_partitioned(shop.customers, lake.raw_dir(lake_dir, "customers"), "updated_at"),
-        "events": lake.write_partitioned(shop.events, lake.raw_dir(lake_dir, "events"), "event_timestamp"),
-    }
+    partitions = landing.land_new_lake(
+        lake_dir, {"transactions": shop.transactions, "customers": shop.customers, "events": shop.events}
+    )
     oracle_dir = lake_dir / "oracle"
     lake.replace_partition(shop.latent, oracle_dir / "customer_latent")
     for as_of in oracle_as_of:
