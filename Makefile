@@ -52,8 +52,9 @@ $(IAC_VENV)/.installed: terraform/checks/requirements.lock | $(BIN)/.installed
 
 iac: $(IAC_VENV)/.installed ## Create .iac/ with terraform (fmt) and checkov for the Terraform checks
 
-demo: setup ## The whole loop on DuckDB: generate (CUSTOMERS=20000) -> dbt build -> train -> score -> monitor -> ML marts -> summary
+demo: setup ## The whole loop on DuckDB: generate (CUSTOMERS=20000) -> check landing -> dbt build -> train -> score -> monitor -> ML marts -> summary
 	$(BIN)/clv-jobs generate --customers $(CUSTOMERS) --seed $(SEED)
+	$(BIN)/clv-jobs check-landing
 	$(BIN)/dbt build
 	cp target/run_results.json target/run_results_warehouse.json
 	$(BIN)/clv-jobs train

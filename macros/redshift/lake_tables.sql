@@ -19,6 +19,13 @@
             'events': {'partition': ('ingest_date', 'date'), 'columns': [
                 ('event_id', 'bigint'), ('session_id', 'bigint'), ('customer_id', 'varchar(64)'),
                 ('event_type', 'varchar(32)'), ('event_timestamp', 'timestamp')]},
+            'landed_files': {'partition': none, 'location': 'landing/files', 'columns': [
+                ('file_path', 'varchar(1024)'), ('table_name', 'varchar(32)'), ('file_name', 'varchar(256)'),
+                ('content_sha256', 'char(64)'), ('status', 'varchar(16)'), ('rule_name', 'varchar(64)'),
+                ('message', 'varchar(4096)'), ('quarantine_path', 'varchar(1024)'), ('rows_landed', 'bigint'),
+                ('rows_erased', 'bigint'), ('file_bytes', 'bigint'), ('mtime_ns', 'bigint'),
+                ('is_late', 'boolean'), ('is_changed', 'boolean'), ('ingest_date', 'date'),
+                ('min_event_at', 'timestamp'), ('max_event_at', 'timestamp'), ('checked_at', 'timestamp')]},
         },
         'ml': {
             'scores': {'partition': ('as_of_date', 'date'), 'columns': [
@@ -47,7 +54,8 @@
                 ('mae', 'double precision'), ('normalized_gini', 'double precision'),
                 ('top10_capture', 'double precision'), ('bias', 'double precision'),
                 ('predicted_revenue_usd', 'double precision'), ('actual_revenue_usd', 'double precision'),
-                ('test_normalized_gini', 'double precision'), ('monitored_at', 'timestamp')]},
+                ('test_normalized_gini', 'double precision'), ('is_history_restated', 'boolean'),
+                ('monitored_at', 'timestamp')]},
             'monitor_runs': {'partition': ('as_of_date', 'date'), 'columns': [
                 ('model_version', 'varchar(32)'), ('drift_status', 'varchar(16)'),
                 ('prediction_drift_status', 'varchar(16)'), ('columns_warn', 'bigint'), ('columns_alert', 'bigint'),
@@ -72,9 +80,11 @@ create external table {{ schema }}.{{ table }} (
     "{{ name | lower }}" {{ type }}{{ "," if not loop.last }}
     {%- endfor %}
 )
+{%- if spec['partition'] %}
 partitioned by ({{ spec['partition'][0] }} {{ spec['partition'][1] }})
+{%- endif %}
 stored as parquet
-location '{{ lake_uri.rstrip('/') }}/{{ area }}/{{ table }}/'
+location '{{ lake_uri.rstrip('/') }}/{{ spec.get('location', area ~ '/' ~ table) }}/'
 {%- endmacro %}
 
 

@@ -31,7 +31,17 @@ def as_of_date(ds: str) -> str:
 
 
 def dbt(*args: str) -> str:
-    return " ".join([shlex.quote(str(BIN_DIR / "dbt")), *map(shlex.quote, args)])
+    """A dbt command that holds the lake's writer lock (`clv-jobs locked --`), so it never
+    overlaps a score, monitor, train or load, from this DAG or a person at a terminal."""
+    return " ".join(
+        [
+            shlex.quote(str(BIN_DIR / "clv-jobs")),
+            "locked",
+            "--",
+            shlex.quote(str(BIN_DIR / "dbt")),
+            *map(shlex.quote, args),
+        ]
+    )
 
 
 def clv_jobs(*args: str) -> str:

@@ -1,8 +1,14 @@
 """clv_nightly: the nightly Airflow DAG of clv-warehouse.
 
-source freshness -> dbt build (staging, features, labels and their tests) -> score the month end
+check landing (each new raw file against its contract; rejects go to the quarantine) -> source
+freshness -> dbt build (staging, features, labels and their tests) -> score the month end
 on or before the logical date -> monitor it (drift, matured backtests, retrain decision) ->
 publish the ML marts -> when the monitor recommends retraining, trigger clv_weekly_training.
+
+A quarantined file fails check_landing (no retries: a person is alerted through the failure
+callback), and the build still runs on the files that passed (trigger rule all_done): the
+quarantined ones are already out of the lake's raw tables, and dbt's ledger test stops the build
+if check_landing did not run at all.
 
 Monitor runs before publish (the issue lists publish first) so that a night's drift and
 backtests are published the same night; the ML marts read the monitor's lake partitions.
@@ -36,7 +42,12 @@ with DAG(
     user_defined_macros={"clv_as_of_date": as_of_date},
     tags=["clv"],
 ) as dag:
-    source_freshness = BashOperator(task_id="source_freshness", bash_command=dbt("source", "freshness"), **BASH_KWARGS)
+    check_landing = BashOperator(
+        task_id="check_landing", bash_command=clv_jobs("check-landing"), retries=0, **BASH_KWARGS
+    )
+    source_freshness = BashOperator(
+        task_id="source_freshness", bash_command=dbt("source", "freshness"), trigger_rule="all_done", **BASH_KWARGS
+    )
     build_warehouse = BashOperator(task_id="dbt_build_warehouse", bash_command=dbt("build"), **BASH_KWARGS)
     score = BashOperator(task_id="score", bash_command=clv_jobs("score", "--as-of-date", AS_OF), **BASH_KWARGS)
     monitor = BashOperator(task_id="monitor", bash_command=clv_jobs("monitor", "--as-of-date", AS_OF), **BASH_KWARGS)
@@ -55,4 +66,13 @@ with DAG(
         task_id="trigger_training", trigger_dag_id="clv_weekly_training", wait_for_completion=False
     )
 
-    source_freshness >> build_warehouse >> score >> monitor >> publish >> retrain_needed >> trigger_training
+    (
+        check_landing
+        >> source_freshness
+        >> build_warehouse
+        >> score
+        >> monitor
+        >> publish
+        >> retrain_needed
+        >> trigger_training
+    )

@@ -265,6 +265,16 @@ def erase(
     typer.echo("tombstone recorded: later landings are stripped of this customer by check-landing")
 
 
+@app.command("pii-key")
+def pii_key() -> None:
+    """Write the PII key (CLV_PII_SALT) into the warehouse's private.pii_key, where staging reads
+    it; needed once per PostgreSQL or Redshift warehouse and after a key rotation (DuckDB's dbt
+    plugin writes it on every run). Required on prod: the public dev salt is refused there."""
+    from clv_jobs import warehouse
+
+    typer.echo(f"PII key written to private.pii_key ({warehouse.write_pii_key(load_settings())})")
+
+
 @app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
 def locked(ctx: typer.Context) -> None:
     """Run a command holding the lake's writer lock, e.g. `clv-jobs locked -- dbt build` (the

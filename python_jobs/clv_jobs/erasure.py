@@ -111,7 +111,7 @@ def _update_ledger(lake_dir: Path, removed: dict[str, int]) -> None:
 
 
 def _erase_from_duckdb(con, customer_id: str) -> dict[str, int]:
-    tables = con.sql(
+    tables = con.execute(
         "select table_schema, table_name, column_name from information_schema.columns "
         "join information_schema.tables using (table_catalog, table_schema, table_name) "
         f"where table_type = 'BASE TABLE' and column_name in {ID_COLUMNS}"

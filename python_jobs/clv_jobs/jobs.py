@@ -18,7 +18,7 @@ import pandas as pd
 import pyarrow as pa
 from mlflow.tracking import MlflowClient
 
-from clv_jobs import alerts, evaluate, lake, monitor, registry, report, warehouse
+from clv_jobs import alerts, evaluate, lake, landing, monitor, registry, report, warehouse
 from clv_jobs.features import feature_spec_from_manifest
 from clv_jobs.settings import Settings
 from clv_jobs.train import Baselines, ClvModel, TuneBudget, load_model_config, order_examples, train_models
@@ -724,6 +724,15 @@ def _realized_backtests(settings: Settings, dates: list[date], horizon: int, pro
         scores = root.read("ml", "scores", f"as_of_date={scored}")
         realized = labels[labels["as_of_date"] == scored]
         joined = scores.merge(realized, on="customer_id", how="inner")
+        # Scores made before a late or changed landing of the window they cover were made on
+        # a history that has since been restated: the comparison says so.
+        window_end = pd.Timestamp(scored) + pd.Timedelta(days=horizon + 1)
+        restated = landing.restated_since(settings.lake_dir, scores["scored_at"].min(), window_end)
+        if restated:
+            progress(
+                f"warning: the scores at {scored} predate a restatement of the history they cover "
+                f"({len(restated)} file(s), e.g. {restated[0]}): their backtest compares against restated labels"
+            )
         for version, part in joined.groupby("model_version"):
             rows.append(
                 {
@@ -733,6 +742,7 @@ def _realized_backtests(settings: Settings, dates: list[date], horizon: int, pro
                     **monitor.backtest_metrics(part["predicted_clv_12m"], part["revenue_next_horizon_usd"]),
                     "customers_unlabelled": int((scores["model_version"] == version).sum() - len(part)),
                     "test_normalized_gini": test_ginis.get(str(version), float("nan")),
+                    "is_history_restated": bool(restated),
                 }
             )
     columns = [f.name for f in BACKTEST_SCHEMA if f.name != "monitored_at"]
@@ -770,6 +780,7 @@ BACKTEST_SCHEMA = pa.schema(
         ("predicted_revenue_usd", pa.float64()),
         ("actual_revenue_usd", pa.float64()),
         ("test_normalized_gini", pa.float64()),
+        ("is_history_restated", pa.bool_()),
         ("monitored_at", pa.timestamp("us")),
     ]
 )

@@ -37,6 +37,7 @@ __all__ = [
     "now_utc",
     "read_ledger",
     "release",
+    "restated_since",
     "quarantine_partition",
     "ledger_path",
     "sha256_file",
@@ -324,7 +325,9 @@ def check_landing(lake_dir: Path, checked_at: datetime, strip=None, progress=Non
                 report.restated.append(relative)
         gone = [p for p in by_path if p not in seen]
         for relative in gone:
-            ledger.loc[(ledger["file_path"] == relative) & (ledger["status"] == "accepted"), "status"] = "removed"
+            mask = (ledger["file_path"] == relative) & (ledger["status"] == "accepted")
+            ledger.loc[mask, "status"] = "removed"
+            ledger.loc[mask, "checked_at"] = checked_at  # when the removal was seen
             report.removed.append(relative)
     if new_rows or report.removed or len(ledger) or not (ledger_path(lake_dir) / "part-0.parquet").exists():
         frame = pd.DataFrame(new_rows, columns=LEDGER_SCHEMA.names)
@@ -339,6 +342,20 @@ def _strip_file(path: Path, name: str, strip) -> int:
     if removed:
         lake.replace_file(kept, path)
     return removed
+
+
+def restated_since(lake_dir: Path | str, since: datetime, events_until: datetime) -> list[str]:
+    """Raw files whose late, changed or removed landing was checked after `since` and holds
+    events on or before `events_until`: history that scores made at `since` did not see."""
+    if str(lake_dir).startswith("s3://"):
+        return []  # the guard runs on a local lake folder (ledger there)
+    ledger = read_ledger(Path(lake_dir))
+    restated = ledger[
+        (ledger["is_late"] | ledger["is_changed"] | (ledger["status"] == "removed"))
+        & (ledger["checked_at"] > pd.Timestamp(since))
+        & (ledger["min_event_at"] <= pd.Timestamp(events_until))
+    ]
+    return sorted(restated["file_path"].unique())
 
 
 def quarantine_partition(lake_dir: Path, name: str, ingest_date: date, reason: str, checked_at: datetime) -> list[str]:

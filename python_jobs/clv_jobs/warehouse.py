@@ -200,24 +200,28 @@ def _redshift_unload(query: str) -> pa.Table:
     import os
     import uuid
 
-    import psycopg2
-
     from clv_jobs import s3
 
-    missing = [
-        name
-        for name in (
-            "CLV_REDSHIFT_HOST",
-            "CLV_REDSHIFT_USER",
-            "CLV_REDSHIFT_PASSWORD",
-            "CLV_UNLOAD_S3_URI",
-            "CLV_REDSHIFT_UNLOAD_ROLE_ARN",
-        )
-        if not os.environ.get(name)
-    ]
+    connection = _redshift_connection(("CLV_UNLOAD_S3_URI", "CLV_REDSHIFT_UNLOAD_ROLE_ARN"))
+    try:
+        prefix = f"{os.environ['CLV_UNLOAD_S3_URI'].rstrip('/')}/{uuid.uuid4().hex}/"
+        return s3.read_unload(connection, query, prefix, os.environ["CLV_REDSHIFT_UNLOAD_ROLE_ARN"])
+    finally:
+        connection.close()
+
+
+def _redshift_connection(also_required: tuple[str, ...] = ()):
+    """A connection to Redshift from the prod profile's env vars (password auth; Redshift speaks
+    the PostgreSQL wire protocol); fails naming the missing vars."""
+    import os
+
+    import psycopg2
+
+    needed = ("CLV_REDSHIFT_HOST", "CLV_REDSHIFT_USER", "CLV_REDSHIFT_PASSWORD", *also_required)
+    missing = [name for name in needed if not os.environ.get(name)]
     if missing:
-        raise ValueError(f"reading from Redshift (target prod) needs the env vars {missing}")
-    connection = psycopg2.connect(
+        raise ValueError(f"connecting to Redshift (target prod) needs the env vars {missing}")
+    return psycopg2.connect(
         host=os.environ["CLV_REDSHIFT_HOST"],
         port=int(os.environ.get("CLV_REDSHIFT_PORT", "5439")),
         user=os.environ["CLV_REDSHIFT_USER"],
@@ -225,11 +229,33 @@ def _redshift_unload(query: str) -> pa.Table:
         dbname=os.environ.get("CLV_REDSHIFT_DATABASE", "clv"),
         sslmode="require",
     )
+
+
+def write_pii_key(settings) -> str:
+    """Write `private.pii_key` on the target's warehouse (DuckDB's dbt plugin and load-raw do it
+    too); returns where. The salt travels as a bound parameter only."""
+    from clv_jobs import pii
+
+    if settings.dbt_target in {"dev", "ci"}:
+        path = Path(settings.duckdb_path)
+        con = connect_duckdb(path, read_only=False) if path.exists() else duckdb.connect(str(path))
+        with con:
+            pii.write_key_duckdb(con, settings.dbt_target)
+        return str(settings.duckdb_path)
+    if settings.dbt_target == "ci_postgres":
+        import psycopg2
+
+        connection = psycopg2.connect(settings.pg_dsn)
+    elif settings.dbt_target == "prod":
+        connection = _redshift_connection()
+    else:
+        raise ValueError(f"write_pii_key: unsupported target {settings.dbt_target!r}")
     try:
-        prefix = f"{os.environ['CLV_UNLOAD_S3_URI'].rstrip('/')}/{uuid.uuid4().hex}/"
-        return s3.read_unload(connection, query, prefix, os.environ["CLV_REDSHIFT_UNLOAD_ROLE_ARN"])
+        with connection, connection.cursor() as cur:
+            pii.write_key_postgres(cur, settings.dbt_target)
     finally:
         connection.close()
+    return f"target {settings.dbt_target}"
 
 
 def build_summary(settings) -> dict:

@@ -111,8 +111,8 @@ def test_register_partitions_lists_s3_and_prints_the_spectrum_sql(bucket, tmp_pa
 
 
 def test_external_tables_follow_the_contracts(tmp_path):
-    """Every raw contract column, in order, in the Spectrum DDL; the ML tables too."""
-    from clv_jobs import contracts
+    """Every raw contract column, in order, in the Spectrum DDL; the landing ledger and the ML tables too."""
+    from clv_jobs import contracts, landing
 
     args = {"lake_uri": "s3://clv-lake/lake", "glue_database": "clv", "iam_role": "arn:aws:iam::1:role/spectrum"}
     env = {"CLV_DUCKDB_PATH": str(tmp_path / "dry.duckdb")}
@@ -123,6 +123,7 @@ def test_external_tables_follow_the_contracts(tmp_path):
         "raw.transactions",
         "raw.customers",
         "raw.events",
+        "raw.landed_files",
         *(f"ml_landing.{t}" for t in ("scores", "evaluations", "decisions", "drift", "backtests", "monitor_runs")),
     }
     for name, schema in contracts.RAW_SCHEMAS.items():
@@ -130,6 +131,10 @@ def test_external_tables_follow_the_contracts(tmp_path):
         assert columns == [field.name.lower() for field in schema]
         assert "partitioned by (ingest_date date)" in ddl[f"raw.{name}"]
         assert f"location 's3://clv-lake/lake/raw/{name}/'" in ddl[f"raw.{name}"]
+    ledger = [line.split('"')[1] for line in ddl["raw.landed_files"].splitlines() if line.strip().startswith('"')]
+    assert ledger == landing.LEDGER_SCHEMA.names
+    assert "partitioned by" not in ddl["raw.landed_files"]
+    assert "location 's3://clv-lake/lake/landing/files/'" in ddl["raw.landed_files"]
     assert "create external schema if not exists raw\nfrom data catalog database 'clv_raw'" in result.output
 
 
@@ -137,6 +142,7 @@ def test_the_lake_root_behaves_the_same_on_a_folder_and_on_s3(bucket, tmp_path):
     from clv_jobs.lake import LakeRoot, local_dir
 
     name, _ = bucket
+    (tmp_path / "lake").mkdir()
     for root in (LakeRoot(tmp_path / "lake"), LakeRoot(f"s3://{name}/lake/")):
         assert not root.exists("ml", "scores") and root.partition_values("ml", "scores") == []
         root.write_partition(_table(2), "ml", "scores", "as_of_date=2024-11-30")

@@ -83,6 +83,17 @@ def test_a_model_that_loses_is_not_promoted(settings, monkeypatch):
         MlflowClient().get_model_version_by_alias(registry.MODEL_NAME, "champion")
     assert jobs.load_champion() is None
 
+    # Promoting it by hand is refused, naming the gate; --force needs a reason and is recorded.
+    with pytest.raises(ValueError, match=r"model version 1 failed its gates \(normalized Gini .* < 0.999"):
+        jobs.run_promote(settings, "1")
+    with pytest.raises(ValueError, match="--force needs --reason"):
+        jobs.run_promote(settings, "1", force=True)
+    assert jobs.run_promote(settings, "1", force=True, reason="gate misconfigured, ticket 7") == "none"
+    history = pd.read_parquet(settings.lake_dir / "ml" / "decisions").sort_values("decided_at")
+    assert history["action"].tolist() == ["rejected", "forced_promotion"]
+    assert "ticket 7" in history["reasons"].iloc[-1]
+    assert jobs.load_champion()[0] == "1"
+
 
 def test_score_without_a_champion_fails_clearly(settings):
     with pytest.raises(ValueError, match="no champion in the registry"):
@@ -201,5 +212,5 @@ def test_promote_and_rollback_move_the_champion_and_are_recorded(settings, monke
     history = pd.read_parquet(settings.lake_dir / "ml" / "decisions").sort_values("decided_at")
     assert history["action"].tolist() == ["champion", "challenger", "promoted", "rolled_back"]
     assert history["model_version"].tolist() == ["1", "2", "2", "1"]
-    with pytest.raises(mlflow.exceptions.MlflowException):
+    with pytest.raises(ValueError, match=r"model version 99 is not registered \(clv-xgboost has versions \[1, 2\]\)"):
         jobs.run_promote(settings, "99")

@@ -40,12 +40,13 @@ def postgres_build(tmp_path_factory, synthetic_lake, postgres_dsn):
     return counts, result
 
 
-def test_raw_load_copies_every_row(postgres_build, small_shop):
+def test_raw_load_copies_every_row_and_the_landing_ledger(postgres_build, small_shop, synthetic_lake):
     counts, _ = postgres_build
     assert counts == {
         "transactions": len(small_shop.transactions),
         "customers": len(small_shop.customers),
         "events": len(small_shop.events),
+        "landed_files": len(list((synthetic_lake / "raw").glob("*/*/*.parquet"))),
     }
 
 

@@ -71,6 +71,7 @@ print(json.dumps({{"errors": {{k: str(v) for k, v in bag.import_errors.items()}}
         assert dag["max_active_runs"] == 1 and dag["catchup"] is False and dag["callbacks"]
     nightly = result["dags"]["clv_nightly"]
     assert set(nightly["tasks"]) == {
+        "check_landing",
         "source_freshness",
         "dbt_build_warehouse",
         "score",
@@ -135,7 +136,7 @@ def test_nightly_dag_runs_end_to_end_on_duckdb(tmp_path, duckdb_build, synthetic
     )
     output = run.stdout + run.stderr
     assert run.returncode == 0, output[-6000:]
-    for task in ("source_freshness", "dbt_build_warehouse", "score", "monitor", "publish_ml_marts"):
+    for task in ("check_landing", "source_freshness", "dbt_build_warehouse", "score", "monitor", "publish_ml_marts"):
         assert f"task_id={task}" in output or task in output
 
     # The run's logical date 2025-01-15 scores the month end on or before it: 2024-12-31.

@@ -21,9 +21,10 @@ final as (
         sessions.customer_id,
         as_of_dates.as_of_date,
         count(*) as sessions_90d,
-        avg(
-            {{ dbt.datediff('sessions.session_started_at', 'sessions.session_ended_at', 'second') }} / 60.0
-        ) as avg_session_minutes_90d,
+        -- An integer sum, then one division: a float average would depend on the order the
+        -- engine's threads add rows in, and two builds of one lake would differ in the last digit.
+        sum({{ dbt.datediff('sessions.session_started_at', 'sessions.session_ended_at', 'second') }})
+        / (60.0 * count(*)) as avg_session_minutes_90d,
         sum(sessions.add_to_cart_count) as add_to_cart_90d
     from as_of_dates
     inner join sessions

@@ -27,6 +27,7 @@ final as (
         bias,
         predicted_revenue_usd,
         actual_revenue_usd,
+        is_history_restated,
         monitored_at
     from backtests
 

@@ -15,9 +15,13 @@ final as (
         model_version,
         value_tier,
         count(*) as customers,
-        sum(predicted_clv_12m) as predicted_clv_12m_total,
-        avg(predicted_clv_12m) as predicted_clv_12m_mean,
-        avg(churn_probability) as churn_probability_mean
+        -- Summed as decimals (exact), so the result does not depend on the order rows are added in.
+        cast(sum(cast(predicted_clv_12m as {{ dbt.type_numeric() }})) as double precision)
+            as predicted_clv_12m_total,
+        cast(avg(cast(predicted_clv_12m as {{ dbt.type_numeric() }})) as double precision)
+            as predicted_clv_12m_mean,
+        cast(avg(cast(churn_probability as {{ dbt.type_numeric() }})) as double precision)
+            as churn_probability_mean
     from scores
     group by
         as_of_date,

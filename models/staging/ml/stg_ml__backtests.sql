@@ -25,6 +25,9 @@ final as (
         cast(actual_revenue_usd as double precision) as actual_revenue_usd,
         cast(test_normalized_gini as double precision) as test_normalized_gini,
 
+        -- booleans
+        cast(is_history_restated as boolean) as is_history_restated,
+
         -- dates and timestamps
         cast(as_of_date as date) as monitored_as_of_date,
         cast(scored_as_of_date as date) as scored_as_of_date,

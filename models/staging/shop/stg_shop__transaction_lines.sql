@@ -5,6 +5,9 @@
         sort=['ingest_date'],
     )
 }}
+-- depends_on: {{ ref('stg_landing__landed_files') }}
+-- (tests/dbt/assert_raw_files_match_landing_ledger gates this model: a file the landing guard
+-- never checked stops the build before any line of it is published.)
 -- Every landed order line, typed, with the landed file it came from and the first rule it breaks.
 -- stg_shop__transactions keeps the lines that break none; quality.fct_quarantined_rows keeps the
 -- quarantined ones; rpt_staging_rule_counts counts every rule. So every landed line is accounted

@@ -5,6 +5,9 @@
         sort=['invoice_date', 'customer_id'],
     )
 }}
+-- depends_on: {{ ref('rpt_landing_days') }}
+-- (The per-ingest-date limits gate publishing: a day whose null share or volume fails its test
+-- skips this model and everything built on it, so the marts keep their last good state.)
 -- One row per published order line. A table, not a view: three models read it and the outlier
 -- cap is a percentile over the whole training window, which a view would recompute for each.
 
