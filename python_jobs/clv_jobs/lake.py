@@ -32,6 +32,7 @@ __all__ = [
     "LakeRoot",
     "local_dir",
     "is_hidden",
+    "require_folder",
 ]
 
 
@@ -42,11 +43,12 @@ def local_dir(root: str | Path, must_exist: bool = True) -> Path:
     if str(root).startswith("s3://"):
         raise ValueError(f"CLV_LAKE_DIR={root}: this command needs a local lake folder (use --lake or CLV_LAKE_DIR)")
     if must_exist:
-        _require_folder(Path(root))
+        require_folder(Path(root))
     return Path(root)
 
 
-def _require_folder(path: Path) -> None:
+def require_folder(path: Path) -> None:
+    """Fail in one line when the lake folder does not exist (never create it by accident)."""
     if not path.is_dir():
         raise FileNotFoundError(
             f"lake folder {path} does not exist (CLV_LAKE_DIR or --lake): "
@@ -61,7 +63,7 @@ class LakeRoot:
         self.root = str(root).rstrip("/")
         self.is_s3 = self.root.startswith("s3://")
         if not self.is_s3:
-            _require_folder(Path(self.root))
+            require_folder(Path(self.root))
 
     def uri(self, *parts: str) -> str:
         return "/".join([self.root, *parts])

@@ -260,15 +260,15 @@ def check_landing(lake_dir: Path, checked_at: datetime, strip=None, progress=Non
     checked_at : datetime
         Audit time written on new ledger rows.
     strip : callable, optional
-        ``strip(table, name) -> (table, rows_removed)`` applied to each new file before it is
-        hashed (the erasure tombstones: an erased customer never comes back).
+        ``strip(table, name) -> (table, rows_removed)`` applied to each new or changed file
+        before it is hashed (the erasure tombstones: an erased customer never comes back).
     """
     lake_dir = Path(lake_dir)
-    if not lake_dir.is_dir():
-        raise FileNotFoundError(f"lake folder {lake_dir} does not exist")
+    lake.require_folder(lake_dir)
     ledger = read_ledger(lake_dir)
     report = LandingReport()
     new_rows: list[dict] = []
+    touched = not (ledger_path(lake_dir) / "part-0.parquet").exists()
     for name in contracts.RAW_SCHEMAS:
         current = ledger[(ledger["table_name"] == name) & (ledger["status"] == "accepted")]
         by_path = {row.file_path: row for row in current.itertuples(index=False)}
@@ -278,7 +278,7 @@ def check_landing(lake_dir: Path, checked_at: datetime, strip=None, progress=Non
         seen = set()
         files = landed_files(lake_dir, name)
         if progress and files:
-            progress(f"checking {len(files):,} {name} files")
+            progress(f"scanning {len(files):,} {name} files")
         for path in files:
             relative = str(path.relative_to(lake_dir))
             seen.add(relative)
@@ -287,12 +287,13 @@ def check_landing(lake_dir: Path, checked_at: datetime, strip=None, progress=Non
             if known is not None and known.file_bytes == stat.st_size and known.mtime_ns == stat.st_mtime_ns:
                 report.unchanged += 1
                 continue
+            touched = True
             erased = 0
-            if strip is not None and known is None:
+            if strip is not None:
                 erased = _strip_file(path, name, strip)
                 stat = path.stat()
             sha = sha256_file(path)
-            if known is not None and known.content_sha256 == sha:
+            if known is not None and known.content_sha256 == sha:  # touched, not changed
                 ledger.loc[(ledger["file_path"] == relative) & (ledger["status"] == "accepted"), "mtime_ns"] = (
                     stat.st_mtime_ns
                 )
@@ -309,15 +310,17 @@ def check_landing(lake_dir: Path, checked_at: datetime, strip=None, progress=Non
                 report.quarantined[relative] = f"{inspection.message} (rule {inspection.rule})"
                 continue
             ingest = _ingest_date(path)
-            is_late = bool(newest is not None and ingest is not None and ingest < newest)
-            # A partition that already had files, or a file replaced in place, rewrites history too.
-            partition_known = relative.rsplit("/", 1)[0] in known_partitions
+            # Late: a partition older than the newest, or a new file beside ones already landed.
+            is_late = known is None and (
+                (newest is not None and ingest is not None and ingest < newest)
+                or relative.rsplit("/", 1)[0] in known_partitions
+            )
             if known is not None:
                 ledger.loc[(ledger["file_path"] == relative) & (ledger["status"] == "accepted"), "status"] = (
                     "superseded"
                 )
             row = _row(relative, name, sha, "accepted", inspection, stat, checked_at)
-            row.update(is_late=is_late or partition_known, is_changed=known is not None, rows_erased=erased)
+            row.update(is_late=bool(is_late), is_changed=known is not None, rows_erased=erased)
             new_rows.append(row)
             by_hash[sha] = relative
             report.accepted.append(relative)
@@ -329,10 +332,12 @@ def check_landing(lake_dir: Path, checked_at: datetime, strip=None, progress=Non
             ledger.loc[mask, "status"] = "removed"
             ledger.loc[mask, "checked_at"] = checked_at  # when the removal was seen
             report.removed.append(relative)
-    if new_rows or report.removed or len(ledger) or not (ledger_path(lake_dir) / "part-0.parquet").exists():
-        frame = pd.DataFrame(new_rows, columns=LEDGER_SCHEMA.names)
-        merged = frame if ledger.empty else pd.concat([ledger, frame], ignore_index=True) if new_rows else ledger
-        write_ledger(lake_dir, merged)
+            touched = True
+    if touched:
+        if new_rows:
+            frame = pd.DataFrame(new_rows, columns=LEDGER_SCHEMA.names)
+            ledger = frame if ledger.empty else pd.concat([ledger, frame], ignore_index=True)
+        write_ledger(lake_dir, ledger)
     return report
 
 

@@ -20,6 +20,8 @@ from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 
+from clv_jobs import lake
+
 __all__ = ["LockBusy", "lock_path", "writer_lock"]
 
 
@@ -28,10 +30,12 @@ class LockBusy(RuntimeError):
 
 
 def lock_path(lake_dir: Path | str) -> Path:
+    """The lock file of a lake; a local lake must exist (taking its lock never creates it)."""
     root = str(lake_dir)
     if root.startswith("s3://"):
         folder = Path(os.environ.get("CLV_LOCK_DIR", tempfile.gettempdir()))
         return folder / f"clv-writer-{hashlib.sha256(root.encode()).hexdigest()[:16]}.lock"
+    lake.require_folder(Path(root))
     return Path(root) / "_locks" / "writer.lock"
 
 

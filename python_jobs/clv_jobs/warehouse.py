@@ -263,6 +263,8 @@ def build_summary(settings) -> dict:
     relations = {
         "customers (dim_customers)": "marts.dim_customers",
         "transaction lines landed (raw)": "staging.stg_shop__transactions",
+        "transaction lines quarantined": "quality.fct_quarantined_rows",
+        "files quarantined": "(select * from quality.fct_landed_files where status = 'quarantined') as q",
         "feature rows (fct_customer_features)": "marts.fct_customer_features",
         "label rows (fct_customer_labels)": "marts.fct_customer_labels",
         "training examples (fct_clv_training_examples)": "marts.fct_clv_training_examples",
@@ -280,12 +282,18 @@ def build_summary(settings) -> dict:
             .as_py()
         )
     raw_lines = tables.pop("transaction lines landed (raw)")
+    quarantined = {key: tables.pop(key) for key in ("transaction lines quarantined", "files quarantined")}
     rules = read_relation(
         "quality.rpt_staging_rule_counts", settings.dbt_target, settings.duckdb_path, settings.pg_dsn
     ).to_pylist()
     null_rule = next((r for r in rules if r["rule_name"] == "null_customer_id"), None)
     landed = int(null_rule["rows_in"]) if null_rule else raw_lines
-    tables = {"transaction lines landed": landed, "transaction lines of known customers": raw_lines, **tables}
+    tables = {
+        "transaction lines landed": landed,
+        "transaction lines published (known customers)": raw_lines,
+        **quarantined,
+        **tables,
+    }
     splits = read_relation(
         "(select split, count(*) as n from marts.fct_clv_training_examples group by split order by split) as s",
         settings.dbt_target,

@@ -14,7 +14,9 @@ ledger as (
         file_name,
         rows_landed
     from {{ ref('stg_landing__landed_files') }}
-    where status = 'accepted'
+    -- An empty file (an import with no events writes one, so readers see the schema) has no
+    -- row for dbt to group by file.
+    where status = 'accepted' and rows_landed > 0
 
 ),
 

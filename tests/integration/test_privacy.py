@@ -30,7 +30,8 @@ def test_the_pii_key_is_in_no_compiled_sql_manifest_log_or_view(tmp_path, synthe
         "CLV_DUCKDB_PATH": str(tmp_path / "w.duckdb"),
         "CLV_PII_SALT": PROBE_SALT,
     }
-    result = run_dbt(["build", "--vars", VARS, "--select", "+stg_shop__customers", "+dim_customers"], env, tmp_path)
+    selection = ["--select", "+stg_shop__customers", "+dim_customers", "--indirect-selection", "cautious"]
+    result = run_dbt(["build", "--vars", VARS, *selection], env, tmp_path)
     assert result.returncode == 0, result.output[-3000:]
     artifacts = [p for folder in ("target", "logs") for p in (tmp_path / folder).rglob("*") if p.is_file()]
     assert any(p.name == "manifest.json" for p in artifacts) and any(p.name == "dbt.log" for p in artifacts)

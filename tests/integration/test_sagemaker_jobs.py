@@ -175,8 +175,8 @@ def test_train_and_score_on_sagemaker(aws, moto_server, tmp_path):
     pd.testing.assert_series_equal(by_run[version.run_id], by_run[local_run], check_names=False)
 
     # Batch scoring with the champion as a processing job: the SageMaker-trained version (the
-    # small test shop does not always pass the gates, so it is promoted by hand).
-    _cli("promote", "1")
+    # small test shop does not always pass the gates, so it is promoted by hand, with a reason).
+    _cli("promote", "1", "--force", "--reason", "test shop: exercise SageMaker scoring")
     champion = "1"
     stdout = _cli("score", "--backend", "sagemaker", "--as-of-date", "2024-12-31", "--reasons", "approx", "--no-wait")
     job_name = stdout.split("submitted ", 1)[1].split(";", 1)[0]

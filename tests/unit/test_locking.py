@@ -42,3 +42,9 @@ def test_a_second_writer_is_refused_naming_the_holder_until_the_holder_dies(tmp_
 def test_an_s3_lake_locks_a_local_file(tmp_path, monkeypatch):
     monkeypatch.setenv("CLV_LOCK_DIR", str(tmp_path))
     assert locking.lock_path("s3://bucket/lake").parent == tmp_path
+
+
+def test_taking_the_lock_of_a_missing_lake_fails_and_creates_nothing(tmp_path):
+    with pytest.raises(FileNotFoundError, match="does not exist"), locking.writer_lock(tmp_path / "nowhere"):
+        pass
+    assert not (tmp_path / "nowhere").exists()
