@@ -2,7 +2,7 @@
 
 The salt never enters SQL text, so it is in no compiled model, view definition, manifest, run
 result or log: dbt's SQL reads it from a one-row table, `private.pii_key`, which is written
-here through a bound parameter. On DuckDB the dbt-duckdb plugin below writes it whenever dbt
+here through a bound parameter. On DuckDB the dbt-duckdb plugin (`dbt_plugin.py`) writes it whenever dbt
 connects; on PostgreSQL and Redshift `clv-jobs load-raw` / `clv-jobs pii-key` write it (grant
 the private schema to the dbt role only).
 """
@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import os
 
-__all__ = ["DEV_SALT", "salt", "keyed_hash", "write_key_duckdb", "write_key_postgres", "Plugin"]
+__all__ = ["DEV_SALT", "salt", "keyed_hash", "write_key_duckdb", "write_key_postgres"]
 
 DEV_SALT = "clv-dev-salt-not-secret"
 KEY_SCHEMA = "private"
@@ -45,16 +45,3 @@ def write_key_postgres(cur, target: str) -> None:
     cur.execute(f"drop table if exists {KEY_SCHEMA}.{KEY_TABLE}")
     cur.execute(f"create table {KEY_SCHEMA}.{KEY_TABLE} (salt varchar(256))")
     cur.execute(f"insert into {KEY_SCHEMA}.{KEY_TABLE} values (%s)", (salt(target),))
-
-
-try:  # The dbt-duckdb plugin named in profiles.yml; dbt is always installed beside the jobs.
-    from dbt.adapters.duckdb.plugins import BasePlugin
-except ImportError:  # pragma: no cover
-    BasePlugin = object
-
-
-class Plugin(BasePlugin):
-    """dbt-duckdb plugin: writes `private.pii_key` on every dbt connection to the DuckDB file."""
-
-    def configure_connection(self, conn) -> None:
-        write_key_duckdb(conn, os.environ.get("CLV_DBT_TARGET", "dev"))
