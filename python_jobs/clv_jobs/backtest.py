@@ -50,10 +50,15 @@ def _is_month_end(day: date) -> bool:
 
 
 def _data_end(lake_dir: Path) -> date:
-    """The last transaction date in the lake (what dbt takes as the data's last date)."""
+    """The data's last date as dbt's spine takes it: the last transaction date, bounded by the
+    newest landing (a line dated in the future never stretches it)."""
     glob = str(Path(lake_dir) / "raw" / "transactions" / "*" / "*.parquet")
+    query = (
+        "select least(max(cast(InvoiceDate as date)), max(ingest_date)) from read_parquet("
+        f"'{glob}', hive_partitioning = true, hive_types = {{'ingest_date': date}})"
+    )
     with duckdb.connect() as con:
-        last = con.execute(f"select max(cast(InvoiceDate as date)) from read_parquet('{glob}')").fetchall()[0][0]
+        last = con.execute(query).fetchall()[0][0]
     if last is None:
         raise ValueError(f"{lake_dir}: no transactions in the lake (generate or import data first)")
     return last
