@@ -78,8 +78,9 @@ test-expectations: setup ## Only the dbt_expectations package's integration suit
 	cd packages/dbt_expectations/integration_tests && ../../../$(BIN)/dbt deps --quiet --profiles-dir . \
 		&& ../../../$(BIN)/dbt build --profiles-dir .
 
-bench: setup ## Benchmark generate + dbt build at 100k and 1M customers (prints seconds and peak MB)
+bench: setup ## Benchmark generate + dbt build and the landing guard at 100k and 1M customers (seconds, peak MB)
 	$(BIN)/clv-jobs bench features --customers 100000 --customers 1000000
+	$(BIN)/clv-jobs bench landing --customers 100000 --customers 1000000
 
 clean: ## Remove generated data, DuckDB files and dbt artefacts (keeps .venv)
 	rm -rf lake clv.duckdb target logs dbt_packages .bench .backtest reports mlflow.db mlruns mlartifacts

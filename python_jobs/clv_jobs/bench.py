@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-__all__ = ["StepResult", "run_step", "bench_features", "bench_scoring"]
+__all__ = ["StepResult", "run_step", "bench_features", "bench_landing", "bench_scoring"]
 
 
 @dataclass
@@ -34,6 +34,68 @@ def run_step(name: str, args: list[str], env: dict[str, str], cwd: Path, log_pat
         _, status, usage = os.wait4(proc.pid, 0)
     seconds = time.perf_counter() - t0
     return StepResult(name, seconds, usage.ru_maxrss / 1024, os.waitstatus_to_exitcode(status))
+
+
+def _land_next_day(lake_dir: Path) -> str:
+    """Land one more day into every raw table: the newest day's files again, one day later (new
+    content, so the guard accepts them). Returns the new day."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    from clv_jobs import lake, landing
+
+    one_day = pa.scalar(86_400_000_000, pa.duration("us"))
+    new_day = None
+    for name, column in landing.EVENT_TIME_COLUMNS.items():
+        newest = landing.landed_files(lake_dir, name)[-1]
+        table = pq.read_table(newest)
+        shifted = pc.add(table.column(column), one_day)
+        table = table.set_column(table.schema.get_field_index(column), column, shifted)
+        day = str(pc.max(shifted).as_py().date())
+        new_day = new_day or day
+        folder = lake.raw_dir(lake_dir, name) / f"ingest_date={day}"
+        folder.mkdir(parents=True, exist_ok=True)
+        pq.write_table(table, folder / "part-0.parquet")
+    return new_day
+
+
+def bench_landing(customers: list[int], work_dir: Path, project_dir: Path, seed: int = 7) -> list[dict]:
+    """The landing guard at each scale: the first check of a whole lake (every file read and
+    hashed), then a nightly check after one new day lands (one file per table)."""
+    from clv_jobs import landing
+
+    bindir = Path(sys.executable).parent
+    results = []
+    for n in customers:
+        run_dir = Path(work_dir) / f"landing-n{n}"
+        shutil.rmtree(run_dir, ignore_errors=True)
+        run_dir.mkdir(parents=True)
+        env = {**os.environ, "CLV_LAKE_DIR": str(run_dir / "lake")}
+        gen = [str(bindir / "clv-jobs"), "generate", "--customers", str(n), "--seed", str(seed), "--oracle-months", "0"]
+        if run_step("generate", gen, env, project_dir, run_dir / "generate.log").returncode != 0:
+            raise RuntimeError(f"generate failed at {n:,} customers: see {run_dir / 'generate.log'}")
+        landing.reset(run_dir / "lake")
+        files = sum(len(landing.landed_files(run_dir / "lake", name)) for name in landing.EVENT_TIME_COLUMNS)
+        check = [str(bindir / "clv-jobs"), "check-landing"]
+        first = run_step("first check", check, env, project_dir, run_dir / "first_check.log")
+        _land_next_day(run_dir / "lake")
+        nightly = run_step("one new day", check, env, project_dir, run_dir / "nightly_check.log")
+        if first.returncode or nightly.returncode:
+            raise RuntimeError(f"check-landing failed at {n:,} customers: see {run_dir}")
+        lake_mb = sum(f.stat().st_size for f in (run_dir / "lake" / "raw").rglob("*.parquet")) / 2**20
+        results.append(
+            {
+                "customers": n,
+                "files": files,
+                "raw_mb": round(lake_mb, 1),
+                "first_check_s": round(first.seconds, 1),
+                "first_check_peak_mb": round(first.peak_rss_mb),
+                "one_new_day_s": round(nightly.seconds, 1),
+                "one_new_day_peak_mb": round(nightly.peak_rss_mb),
+            }
+        )
+    return results
 
 
 def bench_features(

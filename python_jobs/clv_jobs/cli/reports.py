@@ -123,6 +123,22 @@ def bench_features(
         typer.echo(" | ".join(f"{row[h]:,}" if isinstance(row[h], int) else str(row[h]) for h in header))
 
 
+@bench_app.command("landing")
+def bench_landing_command(
+    customers: Annotated[
+        list[int], typer.Option("--customers", help="Scale(s) to run; repeat the option for several.")
+    ] = [100_000, 1_000_000],  # noqa: B006 (typer reads the default; it is never mutated)
+    work_dir: Annotated[Path, typer.Option(help="Scratch folder for the lakes.")] = Path(".bench"),
+) -> None:
+    """check-landing at each scale: the first check of a whole lake, then one new day."""
+    from clv_jobs import bench
+
+    rows = bench.bench_landing(customers, work_dir, load_settings().dbt_project_dir)
+    typer.echo(" | ".join(rows[0]))
+    for row in rows:
+        typer.echo(" | ".join(f"{v:,}" if isinstance(v, int) else str(v) for v in row.values()))
+
+
 @bench_app.command("scoring")
 def bench_scoring_command(
     customers: Annotated[
