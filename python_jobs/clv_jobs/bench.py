@@ -36,6 +36,16 @@ def run_step(name: str, args: list[str], env: dict[str, str], cwd: Path, log_pat
     return StepResult(name, seconds, usage.ru_maxrss / 1024, os.waitstatus_to_exitcode(status))
 
 
+def _generate(customers: int, seed: int, env: dict[str, str], project_dir: Path, run_dir: Path) -> StepResult:
+    """`clv-jobs generate` (no oracle) into the env's lake as a measured step; fails naming its log."""
+    args = [str(Path(sys.executable).parent / "clv-jobs"), "generate", "--customers", str(customers)]
+    args += ["--seed", str(seed), "--oracle-months", "0"]
+    step = run_step("generate", args, env, project_dir, run_dir / "generate.log")
+    if step.returncode != 0:
+        raise RuntimeError(f"generate failed at {customers:,} customers: see {run_dir / 'generate.log'}")
+    return step
+
+
 def _land_next_day(lake_dir: Path) -> str:
     """Land one more day into every raw table: the newest day's files again, one day later (new
     content, so the guard accepts them). Returns the new day."""
@@ -72,9 +82,7 @@ def bench_landing(customers: list[int], work_dir: Path, project_dir: Path, seed:
         shutil.rmtree(run_dir, ignore_errors=True)
         run_dir.mkdir(parents=True)
         env = {**os.environ, "CLV_LAKE_DIR": str(run_dir / "lake")}
-        gen = [str(bindir / "clv-jobs"), "generate", "--customers", str(n), "--seed", str(seed), "--oracle-months", "0"]
-        if run_step("generate", gen, env, project_dir, run_dir / "generate.log").returncode != 0:
-            raise RuntimeError(f"generate failed at {n:,} customers: see {run_dir / 'generate.log'}")
+        _generate(n, seed, env, project_dir, run_dir)
         landing.reset(run_dir / "lake")
         files = sum(len(landing.landed_files(run_dir / "lake", name)) for name in landing.EVENT_TIME_COLUMNS)
         check = [str(bindir / "clv-jobs"), "check-landing"]
@@ -123,15 +131,7 @@ def bench_features(
             "CLV_DUCKDB_PATH": str(run_dir / "bench.duckdb"),
             "CLV_DBT_TARGET": "dev",
         }
-        gen = run_step(
-            "generate",
-            [str(bindir / "clv-jobs"), "generate", "--customers", str(n), "--seed", str(seed), "--oracle-months", "0"],
-            env,
-            project_dir,
-            run_dir / "generate.log",
-        )
-        if gen.returncode != 0:
-            raise RuntimeError(f"generate failed at {n:,} customers: see {run_dir / 'generate.log'}")
+        gen = _generate(n, seed, env, project_dir, run_dir)
         build = run_step(
             "dbt build",
             [
@@ -248,10 +248,7 @@ def _build_features(customers: int, seed: int, as_of: str, work: Path, project_d
     work.mkdir(parents=True)
     env = {**os.environ, "CLV_LAKE_DIR": str(work / "lake"), "CLV_DUCKDB_PATH": str(work / "bench.duckdb")}
     progress(f"generating {customers:,} customers into {work / 'lake'} (once; reused by later runs)")
-    args = [str(bindir / "clv-jobs"), "generate", "--customers", str(customers), "--seed", str(seed)]
-    step = run_step("generate", [*args, "--oracle-months", "0"], env, project_dir, work / "generate.log")
-    if step.returncode != 0:
-        raise RuntimeError(f"generate failed: see {work / 'generate.log'}")
+    _generate(customers, seed, env, project_dir, work)
     progress(f"dbt build of fct_customer_features at {as_of} (once)")
     step = run_step(
         "dbt build",
