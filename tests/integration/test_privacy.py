@@ -126,3 +126,46 @@ def test_an_erased_customer_is_nowhere_and_never_comes_back(tmp_path, synthetic_
     tombstones = pq.read_table(lake_dir / "landing" / "erasures").to_pylist()
     assert [t["reason"] for t in tombstones] == ["GDPR request 42"]
     assert tombstones[0]["customer_key"] == pii.keyed_hash(ERASED, "ci") != ERASED
+
+
+@pytest.mark.postgres
+def test_erase_on_postgres_leaves_no_trace_in_any_table(tmp_path, synthetic_lake, postgres_dsn):
+    import psycopg2
+
+    from clv_jobs import warehouse
+    from conftest import pg_env
+
+    lake_dir = copy_lake(synthetic_lake, tmp_path / "lake")
+    with psycopg2.connect(postgres_dsn) as conn, conn.cursor() as cur:
+        cur.execute("drop schema if exists seeds, staging, intermediate, marts, quality, snapshots cascade")
+    warehouse.load_raw_to_postgres(lake_dir, postgres_dsn)
+    env = {"CLV_DBT_TARGET": "ci_postgres", "CLV_LAKE_DIR": str(lake_dir), **pg_env()}
+    result = run_dbt(["build", "--vars", VARS], env, tmp_path)
+    assert result.returncode == 0, result.output[-3000:]
+
+    def traces() -> list[str]:
+        found = []
+        with psycopg2.connect(postgres_dsn) as conn, conn.cursor() as cur:
+            cur.execute(
+                "select c.table_schema, c.table_name, c.column_name from information_schema.columns c"
+                " join information_schema.tables t using (table_catalog, table_schema, table_name)"
+                " where t.table_type = 'BASE TABLE' and c.data_type in ('text', 'character varying')"
+                " and c.table_schema not in ('pg_catalog', 'information_schema')"
+            )
+            for schema, table, column in cur.fetchall():
+                cur.execute(f'select count(*) from "{schema}"."{table}" where "{column}" = %s', (ERASED,))
+                if cur.fetchone()[0]:
+                    found.append(f"{schema}.{table}.{column}")
+        return found
+
+    assert "raw.transactions.CustomerID" in traces()
+    proc = subprocess.run(
+        [str(BIN / "clv-jobs"), "erase", "--customer-id", ERASED, "--reason", "GDPR request 43"],
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "warehouse snapshots.snap_customers:" in proc.stdout
+    assert traces() == []
+    assert _traces_in_lake(lake_dir) == []
