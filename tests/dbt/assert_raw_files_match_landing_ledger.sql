@@ -20,18 +20,30 @@ ledger as (
 
 ),
 
-read_by_dbt as (
+files_read as (
 
+    -- Grouped by the path first: the name is taken once per file, not once per row.
     {%- for name, relation in raw_tables %}
     select
         '{{ name }}' as table_name,
         cast(ingest_date as date) as ingest_date,
-        {{ landed_file_name() }} as file_name,
+        {{ landed_file_path() }} as file_path,
         count(*) as rows_read
     from {{ relation }}
     group by 1, 2, 3
     {% if not loop.last %}union all{% endif %}
     {%- endfor %}
+
+),
+
+read_by_dbt as (
+
+    select
+        table_name,
+        ingest_date,
+        {{ file_name_of('file_path') }} as file_name,
+        rows_read
+    from files_read
 
 ),
 
