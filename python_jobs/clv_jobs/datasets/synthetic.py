@@ -313,6 +313,9 @@ def generate_shop(
     cancel_lines = np.flatnonzero(is_cancel[all_line_order])
     cancel_delay = rng.uniform(10, 240, n_orders) / (24 * 60)  # minutes after the order
     cancel_day = line_day[cancel_lines] + cancel_delay[all_line_order[cancel_lines]]
+    # An order late on the last day is cancelled by its end: nothing lands after `end` (at 1M
+    # customers 69 lines fell on the next day, a partial day the volume check rightly failed).
+    cancel_day = np.minimum(cancel_day, n_days - 1e-6)
     first_line = np.r_[0, np.flatnonzero(np.diff(all_line_order)) + 1]
     return_orders = np.flatnonzero((rng.random(n_orders) < params.return_share) & ~is_cancel)
     # A returned line is one of the order's product lines; a stable sort put any gift-card line

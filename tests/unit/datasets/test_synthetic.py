@@ -130,3 +130,12 @@ def test_month_ends():
         date(2024, 2, 29),
         date(2024, 3, 31),
     ]
+
+
+def test_nothing_lands_after_the_last_day():
+    # Many cancellations: an order late on the last day would otherwise be cancelled after midnight.
+    params = synthetic.ShopParams(start=date(2024, 10, 1), end=date(2024, 12, 31), cancel_share=0.5)
+    shop = synthetic.generate_shop(3_000, seed=3, params=params)
+    for table, column in (("transactions", "InvoiceDate"), ("customers", "updated_at"), ("events", "event_timestamp")):
+        last = pc.max(getattr(shop, table).column(column)).as_py()
+        assert last.date() <= params.end, f"{table}.{column} reaches {last}"
