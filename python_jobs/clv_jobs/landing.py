@@ -18,7 +18,7 @@ import hashlib
 import os
 import shutil
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from pathlib import Path
 
 import pandas as pd
@@ -26,7 +26,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from clv_jobs import contracts, lake
+from clv_jobs import contracts, lake, registry
 
 __all__ = [
     "LEDGER_SCHEMA",
@@ -34,7 +34,6 @@ __all__ = [
     "check_landing",
     "reset",
     "land_new_lake",
-    "now_utc",
     "read_ledger",
     "release",
     "restated_since",
@@ -239,15 +238,10 @@ def land_new_lake(lake_dir: Path, tables: dict[str, pa.Table]) -> dict[str, int]
         for name in contracts.RAW_SCHEMAS
     }
     reset(lake_dir)
-    report = check_landing(lake_dir, now_utc())
+    report = check_landing(lake_dir, registry.now_utc())
     if report.quarantined:
         raise ValueError(f"the new lake breaks its own contract: {report.quarantined}")
     return partitions
-
-
-def now_utc() -> datetime:
-    """Wall-clock time for the ledger's audit column only."""
-    return datetime.now(UTC).replace(tzinfo=None)
 
 
 def check_landing(lake_dir: Path, checked_at: datetime, strip=None, progress=None) -> LandingReport:

@@ -97,12 +97,12 @@ def _report_import(imported, partitions: dict[str, int], lake_dir: Path) -> None
 def check_landing(lake: LakeOption = None) -> None:
     """Check every newly landed raw file against its contract before dbt reads the lake; a file
     that breaks it, or repeats one already landed, moves to the quarantine (exit 1)."""
-    from clv_jobs import erasure, landing
+    from clv_jobs import erasure, landing, registry
 
     lake_dir = lake_folder(lake)
     with lake_writer_lock(lake_dir):
         strip = erasure.tombstone_filter(lake_dir, load_settings().dbt_target)
-        report = landing.check_landing(lake_dir, landing.now_utc(), strip=strip, progress=progress)
+        report = landing.check_landing(lake_dir, registry.now_utc(), strip=strip, progress=progress)
     typer.echo(
         f"landing: {len(report.accepted):,} new file(s) accepted, {len(report.quarantined):,} quarantined, "
         f"{report.unchanged:,} unchanged, {len(report.removed):,} removed -> {landing.ledger_path(lake_dir)}"
@@ -148,11 +148,11 @@ def quarantine_add(
     lake: LakeOption = None,
 ) -> None:
     """Quarantine a whole landed partition (e.g. a day whose volume or null share failed the build)."""
-    from clv_jobs import landing
+    from clv_jobs import landing, registry
 
     with lake_writer_lock(lake_folder(lake)):
         moved = landing.quarantine_partition(
-            lake_folder(lake), table, parse_date(ingest_date), reason, landing.now_utc()
+            lake_folder(lake), table, parse_date(ingest_date), reason, registry.now_utc()
         )
     for path in moved:
         typer.echo(f"quarantined {path}")
@@ -178,11 +178,11 @@ def erase(
 ) -> None:
     """Erase a customer from the lake (raw, quarantine, scores, every landing) and the warehouse
     (snapshots, marts), and record a tombstone so no later landing or rebuild brings them back."""
-    from clv_jobs import erasure, landing
+    from clv_jobs import erasure, registry
 
     settings = load_settings()
     with lake_writer_lock():
-        report = erasure.erase(settings, customer_id, reason, landing.now_utc())
+        report = erasure.erase(settings, customer_id, reason, registry.now_utc())
     typer.echo(f"erased from {len(report.lake_files):,} lake file(s), {sum(report.lake_files.values()):,} rows")
     for table, n in sorted(report.warehouse_tables.items()):
         typer.echo(f"  warehouse {table}: {n:,} rows deleted")
