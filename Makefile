@@ -21,7 +21,7 @@ export UV_PYTHON_DOWNLOADS := never
 AIRFLOW_VENV := .airflow
 IAC_VENV := .iac
 
-.PHONY: help setup airflow iac demo test test-expectations lint bench clean
+.PHONY: help setup airflow iac demo lifecycle test test-expectations lint bench clean
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "} {printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2}'
@@ -63,6 +63,17 @@ demo: setup ## The whole loop on DuckDB: generate (CUSTOMERS=20000) -> check lan
 	$(BIN)/clv-jobs monitor --as-of-date $(AS_OF)
 	$(BIN)/dbt build --selector ml_marts
 	$(BIN)/clv-jobs summary --run-results target/run_results_warehouse.json --run-results target/run_results.json
+
+# Its own lake, warehouse and registry under .lifecycle/ (the demo's stay as they are).
+LIFECYCLE := $(CURDIR)/.lifecycle
+lifecycle: setup ## The model lifecycle on a shop whose behaviour shifts (CUSTOMERS=20000, in .lifecycle/): drift trigger -> retrain -> shadow -> approval -> promotion
+	rm -rf $(LIFECYCLE) && mkdir -p $(LIFECYCLE)
+	cd $(LIFECYCLE) && BIN=$(CURDIR)/$(BIN) CUSTOMERS=$(CUSTOMERS) SEED=$(SEED) \
+		CLV_LAKE_DIR=$(LIFECYCLE)/lake CLV_DUCKDB_PATH=$(LIFECYCLE)/clv.duckdb \
+		CLV_MLFLOW_TRACKING_URI=sqlite:///$(LIFECYCLE)/mlflow.db CLV_REPORTS_DIR=$(LIFECYCLE)/reports \
+		CLV_DBT_PROJECT_DIR=$(CURDIR) DBT_PROJECT_DIR=$(CURDIR) DBT_PROFILES_DIR=$(CURDIR) \
+		DBT_TARGET_PATH=$(LIFECYCLE)/target CLV_DBT_TARGET_PATH=$(LIFECYCLE)/target DBT_LOG_PATH=$(LIFECYCLE)/logs \
+		$(CURDIR)/scripts/lifecycle_demo.sh
 
 lint: setup ## ruff on the Python code, sqlfluff (dbt templater) on the models and singular tests
 	$(BIN)/ruff check python_jobs tests orchestration

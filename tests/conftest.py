@@ -80,11 +80,12 @@ def small_shop():
 
 @pytest.fixture(scope="session")
 def synthetic_lake(tmp_path_factory, small_shop) -> Path:
+    from clv_jobs import dates
     from clv_jobs.datasets import synthetic
 
     lake = tmp_path_factory.mktemp("lake")
     params = small_shop.params
-    synthetic.write_shop(small_shop, lake, oracle_as_of=synthetic.month_ends(params.start, params.end)[-36:])
+    synthetic.write_shop(small_shop, lake, oracle_as_of=dates.month_ends(params.start, params.end)[-36:])
     return lake
 
 
@@ -149,3 +150,19 @@ def moto_server(tmp_path_factory) -> MotoServer:
     yield MotoServer(f"http://127.0.0.1:{port}", recording)
     server.terminate()
     server.wait(timeout=10)
+
+
+LOOSE_GATES = """
+[gates]
+min_normalized_gini = 0.0
+must_beat_every_baseline = []
+min_disparate_impact_ratio = 0.0
+"""
+
+
+def model_config(monkeypatch, directory: Path, text: str = LOOSE_GATES) -> Path:
+    """Override conf/model.toml for a test through `CLV_MODEL_CONFIG` (as a user would)."""
+    path = Path(directory) / "model-override.toml"
+    path.write_text(text)
+    monkeypatch.setenv("CLV_MODEL_CONFIG", str(path))
+    return path

@@ -2,7 +2,8 @@
 
     Each macro returns SQL text; the run-operations below execute it on Redshift and only print
     it on any other target, so the statements are reviewed (and tested) without AWS.
-    Column types follow the raw contract (docs/data-contracts.md) and what clv-jobs lands. -#}
+    Column types follow the raw contract (docs/data-contracts.md); the ML tables come from the ML
+    landing contract (clv_ml_lake_tables, rendered from python_jobs/clv_jobs/ml_contracts.py). -#}
 
 {% macro clv_lake_tables() -%}
     {{ return({
@@ -27,41 +28,7 @@
                 ('is_late', 'boolean'), ('is_changed', 'boolean'), ('ingest_date', 'date'),
                 ('min_event_at', 'timestamp'), ('max_event_at', 'timestamp'), ('checked_at', 'timestamp')]},
         },
-        'ml': {
-            'scores': {'partition': ('as_of_date', 'date'), 'columns': [
-                ('customer_id', 'varchar(64)'), ('model_version', 'varchar(32)'), ('value_tier', 'varchar(32)'),
-                ('reason_1', 'varchar(128)'), ('reason_2', 'varchar(128)'), ('reason_3', 'varchar(128)'),
-                ('predicted_clv_12m', 'double precision'), ('churn_probability', 'double precision'),
-                ('clv_percentile', 'double precision'), ('reason_1_impact', 'double precision'),
-                ('reason_2_impact', 'double precision'), ('reason_3_impact', 'double precision'),
-                ('scored_at', 'timestamp')]},
-            'evaluations': {'partition': ('run_id', 'varchar(64)'), 'columns': [
-                ('model_version', 'varchar(32)'), ('test_as_of_date', 'date'), ('slice_name', 'varchar(64)'),
-                ('slice_value', 'varchar(128)'), ('model_name', 'varchar(64)'), ('metric', 'varchar(64)'),
-                ('value', 'double precision')]},
-            'decisions': {'partition': ('decision_id', 'varchar(128)'), 'columns': [
-                ('run_id', 'varchar(64)'), ('model_version', 'varchar(32)'), ('action', 'varchar(32)'),
-                ('reasons', 'varchar(4096)'), ('normalized_gini', 'double precision'),
-                ('rmse', 'double precision'), ('test_as_of_date', 'date'), ('decided_at', 'timestamp')]},
-            'drift': {'partition': ('as_of_date', 'date'), 'columns': [
-                ('model_version', 'varchar(32)'), ('feature_name', 'varchar(128)'), ('feature_kind', 'varchar(32)'),
-                ('status', 'varchar(16)'), ('psi', 'double precision'), ('ks_statistic', 'double precision'),
-                ('baseline_null_share', 'double precision'), ('current_null_share', 'double precision'),
-                ('baseline_rows', 'bigint'), ('current_rows', 'bigint'), ('monitored_at', 'timestamp')]},
-            'backtests': {'partition': ('as_of_date', 'date'), 'columns': [
-                ('scored_as_of_date', 'date'), ('model_version', 'varchar(32)'), ('horizon_days', 'bigint'),
-                ('customers', 'bigint'), ('customers_unlabelled', 'bigint'), ('rmse', 'double precision'),
-                ('mae', 'double precision'), ('normalized_gini', 'double precision'),
-                ('top10_capture', 'double precision'), ('bias', 'double precision'),
-                ('predicted_revenue_usd', 'double precision'), ('actual_revenue_usd', 'double precision'),
-                ('test_normalized_gini', 'double precision'), ('is_history_restated', 'boolean'),
-                ('monitored_at', 'timestamp')]},
-            'monitor_runs': {'partition': ('as_of_date', 'date'), 'columns': [
-                ('model_version', 'varchar(32)'), ('drift_status', 'varchar(16)'),
-                ('prediction_drift_status', 'varchar(16)'), ('columns_warn', 'bigint'), ('columns_alert', 'bigint'),
-                ('backtests', 'bigint'), ('retrain', 'boolean'), ('reasons', 'varchar(4096)'),
-                ('monitored_at', 'timestamp')]},
-        },
+        'ml': clv_ml_lake_tables(),
     }) }}
 {%- endmacro %}
 

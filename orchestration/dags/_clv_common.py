@@ -11,6 +11,8 @@ import json
 import logging
 import os
 import shlex
+import subprocess
+import sys
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -24,33 +26,36 @@ log = logging.getLogger(__name__)
 
 def as_of_date(ds: str) -> str:
     """The month end on or before the run's logical date: the as-of spine is month ends, so a
-    nightly run in the middle of a month rescores the last month end (idempotently)."""
-    day = date.fromisoformat(ds)
-    following = day + timedelta(days=1)
-    return str(day if following.day == 1 else following.replace(day=1) - timedelta(days=1))
+    nightly run in the middle of a month rescores the last month end (idempotently). The rule
+    is the project's own (`clv_jobs.dates`, standard library only, imported from its folder)."""
+    if str(PROJECT_DIR / "python_jobs") not in sys.path:
+        sys.path.insert(0, str(PROJECT_DIR / "python_jobs"))
+    from clv_jobs.dates import month_end_on_or_before
+
+    return str(month_end_on_or_before(date.fromisoformat(ds)))
 
 
 def dbt(*args: str) -> str:
-    """A dbt command that holds the lake's writer lock (`clv-jobs locked --`), so it never
-    overlaps a score, monitor, train or load, from this DAG or a person at a terminal."""
-    return " ".join(
-        [
-            shlex.quote(str(BIN_DIR / "clv-jobs")),
-            "locked",
-            "--",
-            shlex.quote(str(BIN_DIR / "dbt")),
-            *map(shlex.quote, args),
-        ]
-    )
+    """`clv-jobs dbt ...`: the project's one dbt invocation helper, holding the lake's writer
+    lock, so a build never overlaps a score, monitor, train or load, from a DAG or a terminal."""
+    return clv_jobs("dbt", *args)
 
 
 def clv_jobs(*args: str) -> str:
-    return " ".join([shlex.quote(str(BIN_DIR / "clv-jobs")), *args])
+    return " ".join([shlex.quote(str(BIN_DIR / "clv-jobs")), *map(shlex.quote, args)])
+
+
+# A failure of these tasks means a critical data-quality check failed (source freshness, dbt's
+# tests); of any other, the pipeline failed. Both are high-tier alerts. check_landing raises its
+# own (a quarantined file: high; a restatement: low), so the callback does not repeat them.
+DATA_QUALITY_TASKS = ("source_freshness", "dbt_build_warehouse")
+SELF_ALERTING_TASKS = ("check_landing",)
 
 
 def notify_failure(context) -> None:
-    """Failure callback: log the failed task; publish to SNS when CLV_ALERT_TOPIC_ARN is set
-    (Terraform creates the topic and its CloudWatch alarms)."""
+    """Failure callback: a high-tier alert through `clv-jobs alert` (routed to the high topic,
+    CLV_ALERT_TOPIC_ARN_HIGH, else printed; landed in fct_alerts), and the `FailedTasks` metric
+    the Terraform alarm watches when alerting is configured (CLV_ALERT_TOPIC_ARN_HIGH set)."""
     ti = context["task_instance"]
     message = {
         "dag_id": ti.dag_id,
@@ -60,11 +65,17 @@ def notify_failure(context) -> None:
         "exception": repr(context.get("exception")),
     }
     log.error("clv-warehouse task failed: %s", json.dumps(message))
-    topic = os.environ.get("CLV_ALERT_TOPIC_ARN")
-    if topic:
+    if ti.task_id in SELF_ALERTING_TASKS:
+        return
+    rule = "data_quality_failed" if ti.task_id in DATA_QUALITY_TASKS else "pipeline_failed"
+    command = [str(BIN_DIR / "clv-jobs"), "alert", "--tier", "high", "--rule", rule, "--raised-by", ti.dag_id]
+    command += ["--message", f"{ti.dag_id}.{ti.task_id} failed (try {ti.try_number}): {message['exception']}"[:4000]]
+    result = subprocess.run(command, cwd=PROJECT_DIR, capture_output=True, text=True)
+    if result.returncode != 0:
+        log.error("clv-jobs alert failed: %s", result.stderr[-2000:])
+    if os.environ.get("CLV_ALERT_TOPIC_ARN_HIGH"):
         import boto3  # only where alerts are configured
 
-        boto3.client("sns").publish(TopicArn=topic, Subject="clv-warehouse task failed", Message=json.dumps(message))
         boto3.client("cloudwatch").put_metric_data(
             Namespace="clv-warehouse", MetricData=[{"MetricName": "FailedTasks", "Value": 1, "Unit": "Count"}]
         )

@@ -10,10 +10,8 @@ evaluation reads data after D. Nothing is registered: a backtest is an experimen
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
-import sys
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -21,10 +19,12 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from clv_jobs import lake, report
+from clv_jobs import dates as calendar
+from clv_jobs import dbt_cli, lake, report
 from clv_jobs.features import feature_spec_from_manifest
+from clv_jobs.model import load_model_config, order_examples
 from clv_jobs.settings import Settings
-from clv_jobs.train import load_model_config, order_examples, train_models
+from clv_jobs.train import train_models
 
 __all__ = ["BacktestOutcome", "run_backtest", "HEADLINE"]
 
@@ -43,10 +43,6 @@ class BacktestOutcome:
     objective: str
     oracle_note: str
     report_dir: Path
-
-
-def _is_month_end(day: date) -> bool:
-    return (pd.Timestamp(day) + pd.Timedelta(days=1)).day == 1
 
 
 def _data_end(lake_dir: Path) -> date:
@@ -68,8 +64,7 @@ def _build_scratch_warehouse(settings: Settings, as_of: date, horizon: int, work
     database = work / "backtest.duckdb"
     database.unlink(missing_ok=True)
     dbt_vars = {"clv_test_as_of_date": str(as_of), "clv_as_of_last_date": str(as_of), "clv_horizon_days": horizon}
-    command = [
-        str(Path(sys.executable).parent / "dbt"),
+    command = dbt_cli.dbt_command(
         "build",
         "--select",
         "+fct_clv_training_examples",
@@ -78,19 +73,11 @@ def _build_scratch_warehouse(settings: Settings, as_of: date, horizon: int, work
         # dbt unit tests pin the default vars (e.g. the spine's splits); this build changes them.
         "--exclude-resource-type",
         "unit_test",
-        "--vars",
-        json.dumps(dbt_vars),
-        "--target",
-        "dev",
-        "--project-dir",
-        str(settings.dbt_project_dir),
-        "--profiles-dir",
-        str(settings.dbt_project_dir),
-        "--target-path",
-        str(work / "target"),
-        "--log-path",
-        str(work / "logs"),
-    ]
+        dbt_vars=dbt_vars,
+        target="dev",
+        project_dir=settings.dbt_project_dir,
+        work_dir=work,
+    )
     env = {**os.environ, "CLV_LAKE_DIR": str(Path(settings.lake_dir).resolve()), "CLV_DUCKDB_PATH": str(database)}
     progress(f"dbt build of the features and labels up to {as_of} into {database} (vars {dbt_vars})")
     log = work / "dbt_build.log"
@@ -107,7 +94,7 @@ def _build_scratch_warehouse(settings: Settings, as_of: date, horizon: int, work
 def run_backtest(
     settings: Settings, as_of_date: date, horizon_days: int, work_dir: Path, progress=lambda m: None
 ) -> BacktestOutcome:
-    if not _is_month_end(as_of_date):
+    if not calendar.is_month_end(as_of_date):
         raise ValueError(f"--as-of-date {as_of_date}: as-of dates are month ends (e.g. 1998-03-31)")
     if horizon_days < 1:
         raise ValueError(f"--horizon-days {horizon_days}: must be at least 1")

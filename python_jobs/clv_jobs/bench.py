@@ -5,7 +5,6 @@ scoring throughput (in process, step by step)."""
 from __future__ import annotations
 
 import dataclasses
-import json
 import os
 import shutil
 import subprocess
@@ -14,6 +13,8 @@ import time
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+
+from clv_jobs import dbt_cli
 
 __all__ = ["StepResult", "run_step", "bench_features", "bench_landing", "bench_scoring"]
 
@@ -119,7 +120,6 @@ def bench_features(
     The default spine is the 12 month ends of 2023, whose labels are complete in the default
     shop (data to 2024-12-31), so features, labels and training examples are all built.
     """
-    bindir = Path(sys.executable).parent
     results = []
     for n in customers:
         run_dir = Path(work_dir) / f"n{n}"
@@ -134,16 +134,11 @@ def bench_features(
         gen = _generate(n, seed, env, project_dir, run_dir)
         build = run_step(
             "dbt build",
-            [
-                str(bindir / "dbt"),
+            dbt_cli.dbt_command(
                 "build",
-                "--vars",
-                json.dumps({"clv_as_of_first_date": as_of_first, "clv_as_of_last_date": as_of_last}),
-                "--target-path",
-                str(run_dir / "target"),
-                "--log-path",
-                str(run_dir / "logs"),
-            ],
+                dbt_vars={"clv_as_of_first_date": as_of_first, "clv_as_of_last_date": as_of_last},
+                work_dir=run_dir,
+            ),
             env,
             project_dir,
             run_dir / "dbt_build.log",
@@ -183,11 +178,12 @@ def bench_scoring(
     import resource
 
     t0 = time.perf_counter()
-    from clv_jobs import jobs, lake, registry, score
+    from clv_jobs import lake, registry, score
+    from clv_jobs.stages.score import features_at
 
     import_s = time.perf_counter() - t0
     t0 = time.perf_counter()
-    champion = jobs.load_champion()
+    champion = registry.load_champion()
     if champion is None:
         raise ValueError(f"no champion in the registry ({registry.tracking_uri()}): run `make demo` first")
     load_s = time.perf_counter() - t0
@@ -197,13 +193,13 @@ def bench_scoring(
     database = work / "bench.duckdb"
     if not _has_features(database, as_of):
         _build_features(customers, seed, as_of, work, settings.dbt_project_dir, progress)
-    # The scoring job's own read (jobs.features_at), pointed at the bench's DuckDB file.
+    # The scoring job's own read (stages.score.features_at), pointed at the bench's DuckDB file.
     bench_settings = dataclasses.replace(settings, dbt_target="dev", duckdb_path=database, lake_dir=work / "lake")
     rows = []
     for method in score.REASON_METHODS:
         timings: dict[str, float] = {}
         t0 = time.perf_counter()
-        features = jobs.features_at(bench_settings, date.fromisoformat(str(as_of)))
+        features = features_at(bench_settings, date.fromisoformat(str(as_of)))
         timings["read"] = time.perf_counter() - t0
         progress(f"scoring {len(features):,} customers with model version {version}, reasons {method}")
         tiers = score.load_tiers(settings.dbt_project_dir / "seeds" / "clv_value_tiers.csv")
@@ -243,7 +239,6 @@ def _has_features(database: Path, as_of: str) -> bool:
 
 def _build_features(customers: int, seed: int, as_of: str, work: Path, project_dir: Path, progress) -> None:
     """Generate the shop and build fct_customer_features for the one as-of date."""
-    bindir = Path(sys.executable).parent
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
     env = {**os.environ, "CLV_LAKE_DIR": str(work / "lake"), "CLV_DUCKDB_PATH": str(work / "bench.duckdb")}
@@ -252,23 +247,17 @@ def _build_features(customers: int, seed: int, as_of: str, work: Path, project_d
     progress(f"dbt build of fct_customer_features at {as_of} (once)")
     step = run_step(
         "dbt build",
-        [
-            str(bindir / "dbt"),
+        dbt_cli.dbt_command(
             "build",
             "--select",
             "+fct_customer_features",
             "--exclude-resource-type",
             "test",
             "unit_test",
-            "--vars",
-            json.dumps({"clv_as_of_first_date": as_of, "clv_as_of_last_date": as_of}),
-            "--target",
-            "dev",
-            "--target-path",
-            str(work / "target"),
-            "--log-path",
-            str(work / "logs"),
-        ],
+            dbt_vars={"clv_as_of_first_date": as_of, "clv_as_of_last_date": as_of},
+            target="dev",
+            work_dir=work,
+        ),
         env,
         project_dir,
         work / "dbt_build.log",

@@ -1,6 +1,6 @@
 """Batch scoring: every customer with features at an as-of date, scored by the champion.
 
-Pure functions over a features frame; `jobs.run_score` does the reading and the lake write.
+Pure functions over a features frame; `stages.score` does the reading and the lake write.
 """
 
 from __future__ import annotations
@@ -13,7 +13,8 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from clv_jobs.train import BTYD_FEATURES, ClvModel, btyd_features
+from clv_jobs import ml_contracts
+from clv_jobs.model import BTYD_FEATURES, ClvModel, btyd_features
 
 __all__ = [
     "load_tiers",
@@ -34,23 +35,7 @@ def check_reasons(reasons: str) -> None:
         raise ValueError(f"reasons: {reasons!r} is not one of {REASON_METHODS}")
 
 
-SCORE_SCHEMA = pa.schema(
-    [
-        ("customer_id", pa.string()),
-        ("model_version", pa.string()),
-        ("value_tier", pa.string()),
-        ("reason_1", pa.string()),
-        ("reason_2", pa.string()),
-        ("reason_3", pa.string()),
-        ("predicted_clv_12m", pa.float64()),
-        ("churn_probability", pa.float64()),
-        ("clv_percentile", pa.float64()),
-        ("reason_1_impact", pa.float64()),
-        ("reason_2_impact", pa.float64()),
-        ("reason_3_impact", pa.float64()),
-        ("scored_at", pa.timestamp("us")),
-    ]
-)
+SCORE_SCHEMA = ml_contracts.schema("scores")
 
 
 def load_tiers(seed_path: Path) -> list[tuple[str, float]]:
@@ -122,7 +107,8 @@ def score_frame(
             "reason_1": pa.array(names[:, 0]),
             "reason_2": pa.array(names[:, 1]),
             "reason_3": pa.array(names[:, 2]),
-            "predicted_clv_12m": pa.array(predicted),
+            "predicted_clv": pa.array(predicted),
+            "horizon_days": pa.array(np.full(n, int(model.horizon_days)), pa.int64()),
             "churn_probability": pa.array(churn),
             "clv_percentile": pa.array(percentile),
             "reason_1_impact": pa.array(impacts[:, 0].astype(float)),

@@ -8,271 +8,27 @@ period's future.
 
 from __future__ import annotations
 
-import json
-import tomllib
-from dataclasses import dataclass, field
-from importlib import resources
-from pathlib import Path
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 import xgboost as xgb
-from sklearn.linear_model import LinearRegression
 
-from clv_jobs import btyd, monitor
+from clv_jobs import monitor
+from clv_jobs.baselines import Baselines
 from clv_jobs.evaluate import normalized_gini, rmse
 from clv_jobs.features import FeatureSpec
+from clv_jobs.model import (
+    BTYD_MARGIN_PREFIX,
+    LOG_OBJECTIVE,
+    ClvModel,
+    Encoder,
+    base_margin,
+    btyd_features,
+    require_columns,
+)
 
-__all__ = [
-    "load_model_config",
-    "order_examples",
-    "Encoder",
-    "ClvModel",
-    "Baselines",
-    "TrainResult",
-    "TuneBudget",
-    "tune_xgboost",
-    "train_models",
-    "RFM_COLUMNS",
-    "BTYD_FEATURES",
-    "btyd_features",
-]
-
-RFM_COLUMNS = ["frequency", "recency_days", "tenure_days", "days_since_last_purchase", "monetary_value_usd"]
-LOG_OBJECTIVE = "log1p:squarederror"
-# Boost from the BG/NBD + Gamma-Gamma prediction: its log is the base margin of a Tweedie model,
-# so the trees learn what the BTYD model misses (channels, web activity) instead of re-learning it.
-BTYD_MARGIN_PREFIX = "btyd_margin:"
-
-
-def load_model_config(path: Path | None = None) -> dict:
-    """The versioned parameters and gates (`conf/model.toml`, or `path`)."""
-    if path is None:
-        return tomllib.loads(resources.files("clv_jobs").joinpath("conf/model.toml").read_text())
-    return tomllib.loads(Path(path).read_text())
-
-
-def order_examples(frame: pd.DataFrame) -> pd.DataFrame:
-    """`as_of_date` as datetimes, rows sorted by as-of date and customer. Engines return rows in
-    no fixed order; row subsampling in XGBoost would then differ run to run."""
-    frame = frame.assign(as_of_date=pd.to_datetime(frame["as_of_date"]))
-    return frame.sort_values(["as_of_date", "customer_id"], kind="stable").reset_index(drop=True)
-
-
-def _require(frame: pd.DataFrame, columns: list[str], where: str) -> None:
-    missing = [c for c in columns if c not in frame.columns]
-    if missing:
-        raise ValueError(f"{where}: missing column(s) {missing}")
-
-
-@dataclass
-class Encoder:
-    """Numeric features as they are (XGBoost handles nulls); categoricals one-hot with the
-    categories seen in training (others map to all zeros)."""
-
-    numeric: list[str]
-    categories: dict[str, list[str]] = field(default_factory=dict)
-
-    @classmethod
-    def fit(cls, frame: pd.DataFrame, spec: FeatureSpec) -> Encoder:
-        _require(frame, spec.features, "training examples")
-        categories = {c: sorted(frame[c].dropna().astype(str).unique().tolist()) for c in spec.categorical}
-        return cls(list(spec.numeric) + BTYD_FEATURES, categories)
-
-    @property
-    def feature_names(self) -> list[str]:
-        return self.numeric + [f"{c}={v}" for c, values in self.categories.items() for v in values]
-
-    def transform(self, frame: pd.DataFrame) -> np.ndarray:
-        _require(frame, self.numeric + list(self.categories), "features")
-        parts = [frame[self.numeric].astype("float64").to_numpy(dtype=np.float32, na_value=np.nan)]
-        for column, values in self.categories.items():
-            codes = pd.Index(values).get_indexer(frame[column].astype(str))  # -1: unseen in training
-            onehot = np.zeros((len(frame), len(values)), dtype=np.float32)
-            known = codes >= 0
-            onehot[np.flatnonzero(known), codes[known]] = 1.0
-            parts.append(onehot)
-        return np.hstack(parts)
-
-    def to_dict(self) -> dict:
-        return {"numeric": self.numeric, "categories": self.categories}
-
-    @classmethod
-    def from_dict(cls, data: dict) -> Encoder:
-        return cls(list(data["numeric"]), {k: list(v) for k, v in data["categories"].items()})
-
-
-@dataclass
-class ClvModel:
-    """The revenue regressor, the churn head and the encoder, saved as plain files."""
-
-    encoder: Encoder
-    regressor: xgb.Booster
-    churn: xgb.Booster
-    objective: str
-    scale: float  # multiplies the log-target model's predictions so train totals match
-    horizon_days: int
-    drift_baseline: dict | None = None  # training distributions for `clv-jobs monitor`
-
-    def dmatrix(self, frame: pd.DataFrame, with_margin: bool = True) -> xgb.DMatrix:
-        """The model's input; BTYD features are fitted on `frame` when it lacks them. The BTYD
-        base margin belongs to the revenue model only (`with_margin=False` for the churn head)."""
-        if not set(BTYD_FEATURES) <= set(frame.columns):
-            frame = pd.concat([frame, btyd_features(frame, self.horizon_days)], axis=1)
-        margin = base_margin(frame, self.objective) if with_margin else None
-        return xgb.DMatrix(self.encoder.transform(frame), base_margin=margin)
-
-    def dmatrices(self, frame: pd.DataFrame) -> tuple[xgb.DMatrix, xgb.DMatrix]:
-        """(revenue input, churn input) from one encoding of `frame` (BTYD columns present)."""
-        x = self.encoder.transform(frame)
-        return xgb.DMatrix(x, base_margin=base_margin(frame, self.objective)), xgb.DMatrix(x)
-
-    def predict_revenue(self, frame: pd.DataFrame | xgb.DMatrix) -> np.ndarray:
-        """Expected net revenue over the horizon; `frame` or its `dmatrix(frame)`."""
-        data = frame if isinstance(frame, xgb.DMatrix) else self.dmatrix(frame)
-        raw = self.regressor.predict(data)
-        if self.objective == LOG_OBJECTIVE:
-            raw = np.expm1(raw) * self.scale
-        return np.maximum(raw.astype(np.float64), 0.0)
-
-    def predict_churn(self, frame: pd.DataFrame | xgb.DMatrix) -> np.ndarray:
-        """Probability of no purchase in the 180 days after the as-of date; `frame` or its
-        `dmatrix(frame, with_margin=False)`."""
-        data = frame if isinstance(frame, xgb.DMatrix) else self.dmatrix(frame, with_margin=False)
-        return self.churn.predict(data).astype(np.float64)
-
-    def contributions(self, frame: pd.DataFrame | xgb.DMatrix, approx: bool = False) -> np.ndarray:
-        """XGBoost's own SHAP contributions on the model's output scale (last column: bias);
-        `frame` or its `dmatrix(frame)`. `approx`: XGBoost's approximate contributions
-        (Saabas: each split's change in the node mean, credited to its feature), about ten
-        times faster than exact TreeSHAP; they also add up to the prediction."""
-        data = frame if isinstance(frame, xgb.DMatrix) else self.dmatrix(frame)
-        return self.regressor.predict(data, pred_contribs=True, approx_contribs=approx)
-
-    def save(self, directory: Path) -> Path:
-        directory = Path(directory)
-        directory.mkdir(parents=True, exist_ok=True)
-        self.regressor.save_model(directory / "regressor.json")
-        self.churn.save_model(directory / "churn.json")
-        meta = {
-            "encoder": self.encoder.to_dict(),
-            "objective": self.objective,
-            "scale": self.scale,
-            "horizon_days": self.horizon_days,
-        }
-        (directory / "clv_model.json").write_text(json.dumps(meta, indent=2))
-        if self.drift_baseline is not None:
-            (directory / "drift_baseline.json").write_text(json.dumps(self.drift_baseline))
-        return directory
-
-    @classmethod
-    def load(cls, directory: Path) -> ClvModel:
-        directory = Path(directory)
-        meta = json.loads((directory / "clv_model.json").read_text())
-        regressor, churn = xgb.Booster(), xgb.Booster()
-        regressor.load_model(directory / "regressor.json")
-        churn.load_model(directory / "churn.json")
-        baseline_path = directory / "drift_baseline.json"
-        return cls(
-            Encoder.from_dict(meta["encoder"]),
-            regressor,
-            churn,
-            meta["objective"],
-            float(meta["scale"]),
-            int(meta["horizon_days"]),
-            json.loads(baseline_path.read_text()) if baseline_path.exists() else None,
-        )
-
-
-@dataclass
-class Baselines:
-    """The honest comparisons, fitted on training data (BTYD on each frame's own history)."""
-
-    company_average: float
-    retention_rate: float
-    linear: LinearRegression
-    horizon_days: int
-
-    @classmethod
-    def fit(cls, train: pd.DataFrame, label: str, active_label: str, horizon_days: int) -> Baselines:
-        _require(train, RFM_COLUMNS + [label, active_label], "training examples")
-        linear = LinearRegression().fit(train[RFM_COLUMNS].to_numpy(dtype=float), train[label].to_numpy(float))
-        return cls(float(train[label].mean()), float(train[active_label].astype(float).mean()), linear, horizon_days)
-
-    def predict(self, frame: pd.DataFrame) -> dict[str, np.ndarray]:
-        n = len(frame)
-        years = self.horizon_days / 365.25
-        rate = (frame["frequency"].to_numpy(float) + 1) / np.maximum(frame["tenure_days"].to_numpy(float), 30) * 365.25
-        heuristic = frame["avg_purchase_value_usd"].to_numpy(float) * rate * years * self.retention_rate
-        linear = np.maximum(self.linear.predict(frame[RFM_COLUMNS].to_numpy(dtype=float)), 0.0)
-        return {
-            "company_average": np.full(n, self.company_average),
-            "heuristic": np.maximum(heuristic, 0.0),
-            "linear_rfm": linear,
-            "bgnbd_gamma_gamma": bg_nbd_gamma_gamma_predict(frame, self.horizon_days),
-        }
-
-
-BTYD_FEATURES = ["btyd_p_alive", "btyd_expected_purchases", "btyd_expected_order_value_usd"]
-
-
-BTYD_MAX_FIT_ROWS = 100_000
-
-
-def btyd_features(frame: pd.DataFrame, horizon_days: int, max_fit_rows: int = BTYD_MAX_FIT_ROWS) -> pd.DataFrame:
-    """BG/NBD + Gamma-Gamma fitted on each as-of date's own rows (time in weeks): P(alive),
-    expected purchases over the horizon and expected order value, per row.
-
-    Unsupervised on history: only features (facts on or before the as-of date) go in, so these
-    are as point-in-time as the features themselves. Every date's fit starts from the same point
-    and does not depend on row order (the fits sum over sorted distinct values), so training and
-    scoring compute bit-identical values for the same customers: scoring reads its rows in no
-    fixed order. A date with more than `max_fit_rows` rows is fitted on a seeded sample of that
-    many, drawn in customer-id order (seven parameters: the estimates barely move, the time is
-    bounded); every row is scored.
-    """
-    _require(frame, RFM_COLUMNS + ["customer_id", "as_of_date", "avg_purchase_value_usd"], "BTYD inputs")
-    out = pd.DataFrame(index=frame.index, columns=BTYD_FEATURES, dtype=float)
-    for _, idx in sorted(frame.groupby("as_of_date").indices.items()):
-        part = frame.iloc[idx]
-        x = part["frequency"].to_numpy(float)
-        t_x = part["recency_days"].to_numpy(float) / 7
-        t = part["tenure_days"].to_numpy(float) / 7
-        monetary = part["monetary_value_usd"].to_numpy(float)
-        fit = slice(None)
-        if len(part) > max_fit_rows:
-            by_customer = np.argsort(part["customer_id"].astype(str).to_numpy(), kind="stable")
-            fit = by_customer[np.random.default_rng(0).choice(len(part), max_fit_rows, replace=False)]
-        bg = btyd.fit_bg_nbd(x[fit], t_x[fit], t[fit])
-        try:
-            gg = btyd.fit_gamma_gamma(x[fit], monetary[fit])
-            spend = gg.expected_order_value(x, monetary)
-        except ValueError:  # no repeat buyers yet at this date
-            # sorted first, so the mean does not depend on row order either
-            spend = np.full(len(part), np.nanmean(np.sort(part["avg_purchase_value_usd"].to_numpy(float))))
-        out.iloc[idx] = np.column_stack(
-            [bg.p_alive(x, t_x, t), bg.expected_purchases(horizon_days / 7, x, t_x, t), spend]
-        )
-    return out.astype(float)
-
-
-def base_margin(frame: pd.DataFrame, objective: str) -> np.ndarray | None:
-    """Log of the BTYD revenue prediction for `btyd_margin:` objectives, else None."""
-    if not objective.startswith(BTYD_MARGIN_PREFIX):
-        return None
-    _require(frame, BTYD_FEATURES, "BTYD margin")
-    revenue = frame["btyd_expected_purchases"].to_numpy(float) * frame["btyd_expected_order_value_usd"].to_numpy(float)
-    return np.log(np.maximum(revenue, 1e-3))
-
-
-def bg_nbd_gamma_gamma_predict(frame: pd.DataFrame, horizon_days: int) -> np.ndarray:
-    """The BG/NBD + Gamma-Gamma baseline: expected purchases x expected order value."""
-    if set(BTYD_FEATURES) <= set(frame.columns):
-        btyd_frame = frame[BTYD_FEATURES]
-    else:
-        btyd_frame = btyd_features(frame, horizon_days)
-    values = btyd_frame["btyd_expected_purchases"] * btyd_frame["btyd_expected_order_value_usd"]
-    return np.maximum(values.to_numpy(float), 0.0)
+__all__ = ["TrainResult", "TuneBudget", "tune_xgboost", "train_models"]
 
 
 @dataclass
@@ -399,7 +155,7 @@ def train_models(
     """Select the objective on valid (then, with `tune`, its parameters), refit on train +
     valid, score test for every model."""
     label, active = config["labels"]["revenue"], config["labels"]["active"]
-    _require(frame, spec.features + ["split", "as_of_date", label, active], "fct_clv_training_examples")
+    require_columns(frame, spec.features + ["split", "as_of_date", label, active], "fct_clv_training_examples")
     for needed in (label, active):
         if needed not in spec.labels:
             raise ValueError(f"fct_clv_training_examples.{needed}: not marked meta.ml_role = label in dbt")
@@ -464,10 +220,47 @@ def train_models(
 
     both = pd.concat([train, valid])
     x_both = np.vstack([x_train, x_valid])
-    regressor, scale = _fit_regressor(
-        config, best, x_both, np.r_[y_train, y_valid], base_margin(both, best), rounds=fits[best]
+    model = _fit_final(config, best, fits[best], encoder, both, x_both, label, active, horizon_days)
+
+    progress("baselines: company average, heuristic, linear RFM, BG/NBD + Gamma-Gamma")
+    baselines = Baselines.fit(both, label, active, horizon_days)
+    test["pred_xgboost"] = model.predict_revenue(test)
+    test["pred_churn_probability"] = model.predict_churn(test)
+    columns = ["pred_xgboost"]
+    for name, values in baselines.predict(test).items():
+        test[f"pred_{name}"] = values
+        columns.append(f"pred_{name}")
+
+    learned = both
+    if config.get("training", {}).get("refit_with_test_date", False):
+        # The test rows have been evaluated (above, by the model that never saw them); the
+        # registered model now learns from them too, so each retrain slides to the newest
+        # matured as-of date and its drift reference is today's newest population.
+        learned = pd.concat([both, frame[frame["split"] == "test"]])
+        progress(f"refit on train + valid + test ({len(learned):,} rows): the registered model")
+        x_learned = np.vstack([x_both, encoder.transform(learned.iloc[len(both) :])])
+        model = _fit_final(config, best, fits[best], encoder, learned, x_learned, label, active, horizon_days)
+    newest = learned[learned["as_of_date"] == learned["as_of_date"].max()]
+    progress(
+        f"drift baseline: quantile bins of every feature and prediction at {newest['as_of_date'].iloc[0]:%Y-%m-%d}"
     )
-    churned = (~both[active].astype(bool)).to_numpy(dtype=float)
+    model.drift_baseline = monitor.drift_baseline(
+        newest,
+        spec.numeric,
+        spec.categorical,
+        {name: getattr(model, method)(newest) for name, method in monitor.PREDICTIONS.items()},
+        as_of_date=f"{newest['as_of_date'].iloc[0]:%Y-%m-%d}",
+    )
+    return TrainResult(model, baselines, validation, fits[best], test, columns, tuning)
+
+
+def _fit_final(config, objective, rounds, encoder, rows, x, label, active, horizon_days) -> ClvModel:
+    """The revenue model (the chosen objective, the validated number of rounds) and the churn head
+    fitted on `rows` (encoded as `x`)."""
+    regressor, scale = _fit_regressor(
+        config, objective, x, rows[label].to_numpy(float), base_margin(rows, objective), rounds=rounds
+    )
+    churned = (~rows[active].astype(bool)).to_numpy(dtype=float)
     c = config["churn"]
     churn = xgb.train(
         {
@@ -479,24 +272,7 @@ def train_models(
             "tree_method": "hist",
             "eval_metric": "logloss",
         },
-        xgb.DMatrix(x_both, label=churned),
+        xgb.DMatrix(x, label=churned),
         num_boost_round=c["n_estimators"],
     )
-    model = ClvModel(encoder, regressor, churn, best, scale, horizon_days)
-    progress("drift baseline: quantile bins of every feature and prediction on train + valid")
-    model.drift_baseline = monitor.drift_baseline(
-        both,
-        spec.numeric,
-        spec.categorical,
-        {name: getattr(model, method)(both) for name, method in monitor.PREDICTIONS.items()},
-    )
-
-    progress("baselines: company average, heuristic, linear RFM, BG/NBD + Gamma-Gamma")
-    baselines = Baselines.fit(both, label, active, horizon_days)
-    test["pred_xgboost"] = model.predict_revenue(test)
-    test["pred_churn_probability"] = model.predict_churn(test)
-    columns = ["pred_xgboost"]
-    for name, values in baselines.predict(test).items():
-        test[f"pred_{name}"] = values
-        columns.append(f"pred_{name}")
-    return TrainResult(model, baselines, validation, fits[best], test, columns, tuning)
+    return ClvModel(encoder, regressor, churn, objective, scale, horizon_days)

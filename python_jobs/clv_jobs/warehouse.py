@@ -17,7 +17,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
-from clv_jobs import contracts
+from clv_jobs import contracts, ml_contracts
 
 __all__ = [
     "connect_duckdb",
@@ -27,17 +27,14 @@ __all__ = [
     "ML_TABLES",
     "postgres_query",
     "read_relation",
+    "read_mart",
     "raw_parquet_glob",
 ]
 
-# lake/ml/<table>/<key>=<value>/ -> the partition key and its type.
+# lake/ml/<table>/<key>=<value>/ -> the partition key and its DuckDB type (from the ML contract).
 ML_TABLES = {
-    "scores": ("as_of_date", "date"),
-    "evaluations": ("run_id", "varchar"),
-    "decisions": ("decision_id", "varchar"),
-    "drift": ("as_of_date", "date"),
-    "backtests": ("as_of_date", "date"),
-    "monitor_runs": ("as_of_date", "date"),
+    name: (table.partition[0], "date" if table.partition[1] == "date" else "varchar")
+    for name, table in ml_contracts.ML_TABLES.items()
 }
 
 PG_TYPES = {
@@ -315,7 +312,7 @@ def ml_summary(settings) -> dict | None:
 
     try:
         tiers = rows(
-            "(select as_of_date, model_version, value_tier, customers, predicted_clv_12m_mean, churn_probability_mean"
+            "(select as_of_date, model_version, value_tier, customers, predicted_clv_mean, churn_probability_mean"
             " from marts.rpt_clv_segments where as_of_date = (select max(as_of_date) from marts.rpt_clv_segments))"
             " as s"
         )
@@ -372,3 +369,8 @@ def quarantined_rows_by_rule(settings) -> list[dict] | None:
         ).to_pylist()
     except (*_missing_table_errors(), FileNotFoundError):
         return None
+
+
+def read_mart(settings, relation: str):
+    """One bulk read of a mart (or a parenthesised query aliased as a relation), as pandas."""
+    return read_relation(relation, settings.dbt_target, settings.duckdb_path, settings.pg_dsn).to_pandas()

@@ -17,6 +17,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import duckdb
+import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
@@ -186,6 +187,10 @@ def test_a_bad_file_is_quarantined_naming_the_column_or_the_earlier_file(file_fa
     assert _query(run.database, "select status, rule_name from quality.fct_landed_files where file_path = ?", path) == [
         ("quarantined", rule)
     ]
+    # A quarantined file is a critical data-quality failure: a high-tier alert naming it.
+    raised = pd.read_parquet(run.lake / "ml" / "alerts")
+    [alert] = raised[raised["message"].str.startswith(f"{path}:")].to_dict("records")
+    assert (alert["tier"], alert["rule_name"], alert["raised_by"]) == ("high", "file_quarantined", "check-landing")
 
 
 def test_a_file_dbt_reads_that_the_guard_never_saw_fails_the_build(tmp_path, synthetic_lake, clean):

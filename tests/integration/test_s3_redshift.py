@@ -112,7 +112,7 @@ def test_register_partitions_lists_s3_and_prints_the_spectrum_sql(bucket, tmp_pa
 
 def test_external_tables_follow_the_contracts(tmp_path):
     """Every raw contract column, in order, in the Spectrum DDL; the landing ledger and the ML tables too."""
-    from clv_jobs import contracts, landing
+    from clv_jobs import contracts, landing, ml_contracts
 
     args = {"lake_uri": "s3://clv-lake/lake", "glue_database": "clv", "iam_role": "arn:aws:iam::1:role/spectrum"}
     env = {"CLV_DUCKDB_PATH": str(tmp_path / "dry.duckdb")}
@@ -124,7 +124,7 @@ def test_external_tables_follow_the_contracts(tmp_path):
         "raw.customers",
         "raw.events",
         "raw.landed_files",
-        *(f"ml_landing.{t}" for t in ("scores", "evaluations", "decisions", "drift", "backtests", "monitor_runs")),
+        *(f"ml_landing.{t}" for t in ml_contracts.ML_TABLES),
     }
     for name, schema in contracts.RAW_SCHEMAS.items():
         columns = [line.split('"')[1] for line in ddl[f"raw.{name}"].splitlines() if line.strip().startswith('"')]
@@ -136,6 +136,12 @@ def test_external_tables_follow_the_contracts(tmp_path):
     assert "partitioned by" not in ddl["raw.landed_files"]
     assert "location 's3://clv-lake/lake/landing/files/'" in ddl["raw.landed_files"]
     assert "create external schema if not exists raw\nfrom data catalog database 'clv_raw'" in result.output
+    for name, table in ml_contracts.ML_TABLES.items():
+        columns = [
+            line.split('"')[1] for line in ddl[f"ml_landing.{name}"].splitlines() if line.strip().startswith('"')
+        ]
+        assert columns == table.column_names
+        assert f"partitioned by ({table.partition[0]} {table.partition[1]})" in ddl[f"ml_landing.{name}"]
 
 
 def test_the_lake_root_behaves_the_same_on_a_folder_and_on_s3(bucket, tmp_path):

@@ -15,7 +15,8 @@ import pandas as pd
 from clv_jobs import score
 from clv_jobs.backends import sagemaker
 from clv_jobs.features import feature_spec_from_manifest
-from clv_jobs.train import ClvModel, load_model_config, train_models
+from clv_jobs.model import ClvModel, load_model_config
+from clv_jobs.train import train_models
 from conftest import BIN, PROJECT_DIR
 
 

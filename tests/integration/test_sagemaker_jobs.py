@@ -24,11 +24,14 @@ import pytest
 from mlflow.tracking import MlflowClient
 from typer.testing import CliRunner
 
-from clv_jobs import jobs, registry, s3
+from clv_jobs import registry, s3, warehouse
 from clv_jobs.cli import app
 from clv_jobs.lake import LakeRoot
+from clv_jobs.model import load_model_config
 from clv_jobs.settings import load_settings
-from clv_jobs.train import load_model_config
+from clv_jobs.stages import monitor as monitor_stage
+from clv_jobs.stages import score as score_stage
+from clv_jobs.stages import train as train_stage
 from conftest import BIN, PROJECT_DIR
 
 ROLE = "arn:aws:iam::123456789012:role/clv-prod-sagemaker"
@@ -150,7 +153,7 @@ def test_train_and_score_on_sagemaker(aws, moto_server, tmp_path):
     assert sent["HyperParameters"] == {k: json.dumps(v) for k, v in xgboost.items()}  # strings on the wire
     assert {"Key": "project", "Value": "clv-warehouse"} in sent["Tags"]
     staged = pd.read_parquet(io.BytesIO(_get(channel + "training_examples.parquet")))
-    assert len(staged) == len(jobs.read_mart(load_settings(), "marts.fct_clv_training_examples"))
+    assert len(staged) == len(warehouse.read_mart(load_settings(), "marts.fct_clv_training_examples"))
 
     play_training_job(boto3.client("sagemaker").describe_training_job(TrainingJobName=job_name), tmp_path / "train")
     stdout = _cli("train", "--backend", "sagemaker", "--attach", job_name)
@@ -160,7 +163,7 @@ def test_train_and_score_on_sagemaker(aws, moto_server, tmp_path):
     assert client.get_run(version.run_id).data.tags["sagemaker_training_job"] == job_name
 
     # The same rows and parameters trained here give the same evaluation, metric by metric.
-    jobs.run_train(load_settings())
+    train_stage.run_train(load_settings())
     lake = LakeRoot(aws["CLV_LAKE_DIR"])
     evaluations = pd.concat(
         lake.read("ml", "evaluations", f"run_id={run}").assign(run_id=run)
@@ -200,18 +203,18 @@ def test_train_and_score_on_sagemaker(aws, moto_server, tmp_path):
     assert f"at 2024-12-31 with model version {champion}" in stdout
     assert f"-> s3://{aws['bucket']}/lake/ml/scores/as_of_date=2024-12-31/part-0.parquet\n" in stdout
     landed = lake.read("ml", "scores", "as_of_date=2024-12-31")
-    features = jobs.features_at(load_settings(), pd.Timestamp("2024-12-31").date())
+    features = score_stage.features_at(load_settings(), pd.Timestamp("2024-12-31").date())
     assert sorted(landed["customer_id"]) == sorted(features["customer_id"])
     assert set(landed["model_version"]) == {champion}
 
     # Locally, the same champion gives the same scores (only scored_at, a clock reading, differs).
-    local_scores = jobs.run_score(load_settings(), pd.Timestamp("2024-12-31").date(), reasons="approx")
+    local_scores = score_stage.run_score(load_settings(), pd.Timestamp("2024-12-31").date(), reasons="approx")
     assert local_scores.rows == len(landed)
     relanded = lake.read("ml", "scores", "as_of_date=2024-12-31")
     pd.testing.assert_frame_equal(landed.drop(columns="scored_at"), relanded.drop(columns="scored_at"))
 
     # The monitor reads the scores from S3 and lands its verdict there; retrain-needed reads it.
-    monitored = jobs.run_monitor(load_settings(), pd.Timestamp("2024-12-31").date())
+    monitored = monitor_stage.run_monitor(load_settings(), pd.Timestamp("2024-12-31").date())
     runs = lake.read("ml", "monitor_runs", "as_of_date=2024-12-31")
     assert runs["retrain"].tolist() == [monitored.decision.retrain]
     assert len(lake.read("ml", "drift", "as_of_date=2024-12-31")) == len(monitored.drift)

@@ -10,9 +10,15 @@ import pandas as pd
 import pytest
 from mlflow.tracking import MlflowClient
 
-from clv_jobs import jobs, registry, train
+from clv_jobs import registry
 from clv_jobs.settings import Settings
-from conftest import PROJECT_DIR
+from clv_jobs.stages import evaluate as evaluate_stage
+from clv_jobs.stages import lifecycle as lifecycle_stage
+from clv_jobs.stages import monitor as monitor_stage
+from clv_jobs.stages import score as score_stage
+from clv_jobs.stages import shadow as shadow_stage
+from clv_jobs.stages import train as train_stage
+from conftest import LOOSE_GATES, PROJECT_DIR, model_config
 
 
 @pytest.fixture()
@@ -34,8 +40,11 @@ def settings(tmp_path, duckdb_build, synthetic_lake, monkeypatch):
     )
 
 
-def test_train_logs_registers_and_decides(settings):
-    outcome = jobs.run_train(settings)
+def test_train_logs_registers_and_decides(settings, monkeypatch):
+    # Without the refit on the test date, the registered model is the evaluated one, so
+    # `evaluate` on the same date must reproduce the training run's table exactly.
+    model_config(monkeypatch, settings.reports_dir.parent, "[training]\nrefit_with_test_date = false\n")
+    outcome = train_stage.run_train(settings)
     models = set(outcome.metrics["model"])
     assert {"xgboost", "company_average", "heuristic", "linear_rfm", "bgnbd_gamma_gamma", "oracle"} <= models
     run = MlflowClient().get_run(outcome.run_id)
@@ -61,7 +70,7 @@ def test_train_logs_registers_and_decides(settings):
 
     # `clv-jobs evaluate` of the same version on the same marts reproduces the training run's
     # test table (the BTYD fits of the test date see the same rows: equal up to summation order).
-    evaluated = jobs.run_evaluate(settings, outcome.model_version)
+    evaluated = evaluate_stage.run_evaluate(settings, outcome.model_version)
     pd.testing.assert_frame_equal(evaluated.metrics, outcome.metrics, rtol=1e-9, atol=1e-9)
     assert MlflowClient().get_run(evaluated.run_id).data.tags["job"] == "evaluate"
     landed = pd.read_parquet(settings.lake_dir / "ml" / "evaluations")
@@ -72,32 +81,32 @@ def test_train_logs_registers_and_decides(settings):
 
 
 def test_a_model_that_loses_is_not_promoted(settings, monkeypatch):
-    config = train.load_model_config()
-    config["gates"]["min_normalized_gini"] = 0.999  # no model reaches it
-    monkeypatch.setattr(jobs, "load_model_config", lambda: config)
-    outcome = jobs.run_train(settings)
+    model_config(monkeypatch, settings.reports_dir.parent, "[gates]\nmin_normalized_gini = 0.999\n")  # none reaches it
+    outcome = train_stage.run_train(settings)
     assert outcome.decision == "rejected"
     assert any("normalized Gini" in reason for reason in outcome.reasons)
     mlflow.set_tracking_uri(registry.tracking_uri())
     with pytest.raises(mlflow.exceptions.MlflowException):
         MlflowClient().get_model_version_by_alias(registry.MODEL_NAME, "champion")
-    assert jobs.load_champion() is None
+    assert registry.load_champion() is None
 
     # Promoting it by hand is refused, naming the gate; --force needs a reason and is recorded.
-    with pytest.raises(ValueError, match=r"model version 1 failed its gates \(normalized Gini .* < 0.999"):
-        jobs.run_promote(settings, "1")
+    with pytest.raises(
+        ValueError, match=r"model version 1 cannot be promoted: it failed its gates \(normalized Gini .*0.999"
+    ):
+        registry.promote(settings.lake_dir, "1")
     with pytest.raises(ValueError, match="--force needs --reason"):
-        jobs.run_promote(settings, "1", force=True)
-    assert jobs.run_promote(settings, "1", force=True, reason="gate misconfigured, ticket 7") == "none"
+        registry.promote(settings.lake_dir, "1", force=True)
+    assert registry.promote(settings.lake_dir, "1", force=True, reason="gate misconfigured, ticket 7") == "none"
     history = pd.read_parquet(settings.lake_dir / "ml" / "decisions").sort_values("decided_at")
     assert history["action"].tolist() == ["rejected", "forced_promotion"]
     assert "ticket 7" in history["reasons"].iloc[-1]
-    assert jobs.load_champion()[0] == "1"
+    assert registry.load_champion()[0] == "1"
 
 
 def test_score_without_a_champion_fails_clearly(settings):
     with pytest.raises(ValueError, match="no champion in the registry"):
-        jobs.run_score(settings, pd.Timestamp("2024-12-31").date())
+        score_stage.run_score(settings, pd.Timestamp("2024-12-31").date())
 
 
 def test_train_score_monitor_publish_is_idempotent(settings, monkeypatch, moto_server):
@@ -109,28 +118,38 @@ def test_train_score_monitor_publish_is_idempotent(settings, monkeypatch, moto_s
 
     from conftest import run_dbt
 
-    config = train.load_model_config()
-    config["gates"].update(min_normalized_gini=0.0, must_beat_every_baseline=[], min_disparate_impact_ratio=0.0)
-    monkeypatch.setattr(jobs, "load_model_config", lambda: config)
-    trained = jobs.run_train(settings)
+    # The registered model is the evaluated one (no refit on the test date), so the test date's
+    # backtest must reproduce the training run's test metrics.
+    model_config(monkeypatch, settings.reports_dir.parent, LOOSE_GATES + "[training]\nrefit_with_test_date = false\n")
+    trained = train_stage.run_train(settings)
     assert trained.decision == "champion"
     aws = {"AWS_ENDPOINT_URL": moto_server.url, "AWS_DEFAULT_REGION": "eu-west-1", "AWS_ACCESS_KEY_ID": "testing"}
-    for name, value in {**aws, "AWS_SECRET_ACCESS_KEY": "testing", "CLV_ALERT_TOPIC_ARN": "arn:aws:sns:x"}.items():
+    for name, value in {**aws, "AWS_SECRET_ACCESS_KEY": "testing"}.items():
         monkeypatch.setenv(name, value)
+    # One topic per alert tier (as Terraform's alerts module creates), each drained by a queue.
+    sns, sqs = boto3.client("sns"), boto3.client("sqs")
+    queues = {}
+    for tier in ("high", "medium", "low"):
+        topic = sns.create_topic(Name=f"clv-test-alerts-{tier}")["TopicArn"]
+        queue = sqs.create_queue(QueueName=f"clv-test-alerts-{tier}")["QueueUrl"]
+        arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn)
+        queues[tier] = (topic, queue)
+        monkeypatch.setenv(f"CLV_ALERT_TOPIC_ARN_{tier.upper()}", topic)
 
     test_as_of, as_of = pd.Timestamp("2023-12-31").date(), pd.Timestamp("2024-12-31").date()
     env = {"CLV_DBT_TARGET": "ci", "CLV_LAKE_DIR": str(settings.lake_dir), "CLV_DUCKDB_PATH": str(settings.duckdb_path)}
     queries = {
         "scores": "select * exclude (scored_at) from marts.fct_clv_scores order by customer_id, as_of_date",
-        "drift": "select * exclude (monitored_at) from marts.fct_feature_drift order by feature_name",
+        "drift": "select * exclude (monitored_at) from marts.fct_feature_drift order by drift_reference, feature_name",
         "backtest": "select * exclude (monitored_at) from marts.fct_model_backtest",
         "runs": "select * exclude (monitored_at) from marts.fct_monitor_runs",
     }
     snapshots = []
     for _ in range(2):
-        jobs.run_score(settings, test_as_of)
-        outcome = jobs.run_score(settings, as_of)
-        monitored = jobs.run_monitor(settings, as_of)
+        score_stage.run_score(settings, test_as_of)
+        outcome = score_stage.run_score(settings, as_of)
+        monitored = monitor_stage.run_monitor(settings, as_of)
         result = run_dbt(["build", "--selector", "ml_marts"], env, settings.reports_dir.parent / "dbt_ml")
         assert result.returncode == 0, result.output[-4000:]
         with duckdb.connect(str(settings.duckdb_path), read_only=True) as con:
@@ -142,7 +161,7 @@ def test_train_score_monitor_publish_is_idempotent(settings, monkeypatch, moto_s
         pd.testing.assert_frame_equal(snapshots[0][name], snapshots[1][name])
     scores = snapshots[0]["scores"]
     assert outcome.rows == features == (scores["as_of_date"] == pd.Timestamp(as_of)).sum()
-    assert (scores["predicted_clv_12m"] >= 0).all() and scores["churn_probability"].between(0, 1).all()
+    assert (scores["predicted_clv"] >= 0).all() and scores["churn_probability"].between(0, 1).all()
     assert set(scores["value_tier"]) == {"platinum", "gold", "silver", "bronze"}
     assert scores["reason_1"].notna().all()
 
@@ -159,11 +178,18 @@ def test_train_score_monitor_publish_is_idempotent(settings, monkeypatch, moto_s
     assert row["test_normalized_gini"] == pytest.approx(test_metrics["normalized_gini"], rel=1e-9)
 
     drift = snapshots[0]["drift"]
-    assert {"predicted_clv_12m", "churn_probability", "frequency", "country"} <= set(drift["feature_name"])
+    assert {"predicted_clv", "churn_probability", "frequency", "country"} <= set(drift["feature_name"])
     assert (drift["current_rows"] == features).all()
     runs = snapshots[0]["runs"]
     assert runs["is_retrain_recommended"].tolist() == [monitored.decision.retrain]
-    assert runs["columns_alert"].tolist() == [(drift["drift_status"] == "alert").sum()]
+    training = drift[drift["drift_reference"] == "training"]
+    assert runs["columns_alert"].tolist() == [(training["drift_status"] == "alert").sum()]
+    # Month over month: the previous scored date is the second reference.
+    previous = drift[drift["drift_reference"] == "previous_scoring"]
+    assert set(previous["reference_as_of_date"]) == {pd.Timestamp(test_as_of)}
+    assert runs["proxy_status"].tolist() == [
+        monitored.proxy.pipe(lambda p: "alert" if p["is_triggered"].any() else "ok")
+    ]
 
     # What `clv-jobs summary` prints from the published marts.
     from clv_jobs import warehouse
@@ -174,6 +200,21 @@ def test_train_score_monitor_publish_is_idempotent(settings, monkeypatch, moto_s
     assert [row["is_retrain_recommended"] for row in summary["monitoring"]] == [monitored.decision.retrain]
     assert [row["scored_as_of_date"] for row in summary["backtests"]] == [test_as_of]
     assert {row["model_name"] for row in summary["evaluations"]} >= {"xgboost", "bgnbd_gamma_gamma"}
+
+    # Each alert went to its tier's topic and is a row of fct_alerts naming that route.
+    with duckdb.connect(str(settings.duckdb_path), read_only=True) as con:
+        published = con.execute("select tier, rule_name, route from marts.fct_alerts").df()
+    assert len(published) == 2 * len(monitored.alerts) and len(monitored.alerts) > 0
+    for tier, (topic, queue) in queues.items():
+        routed = published[published["tier"] == tier]
+        assert (routed["route"] == topic).all()
+        received = 0
+        while batch := sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10).get("Messages", []):
+            received += len(batch)
+            sqs.delete_message_batch(
+                QueueUrl=queue, Entries=[{"Id": m["MessageId"], "ReceiptHandle": m["ReceiptHandle"]} for m in batch]
+            )
+        assert received == len(routed), tier
 
     # What the Terraform drift alarm watches: one put per monitor run, no dimensions.
     cloudwatch = boto3.client("cloudwatch")
@@ -192,25 +233,44 @@ def test_train_score_monitor_publish_is_idempotent(settings, monkeypatch, moto_s
 
 def test_monitor_needs_scores_first(settings):
     with pytest.raises(ValueError, match="run `clv-jobs score --as-of-date 2024-12-31` first"):
-        jobs.run_monitor(settings, pd.Timestamp("2024-12-31").date())
+        monitor_stage.run_monitor(settings, pd.Timestamp("2024-12-31").date())
 
 
 def test_promote_and_rollback_move_the_champion_and_are_recorded(settings, monkeypatch):
-    config = train.load_model_config()
-    config["gates"].update(min_normalized_gini=0.0, must_beat_every_baseline=[], min_disparate_impact_ratio=0.0)
-    monkeypatch.setattr(jobs, "load_model_config", lambda: config)
-    assert jobs.run_train(settings).decision == "champion"
-    assert jobs.run_train(settings).decision == "challenger"  # same data: within the champion tolerance
+    model_config(monkeypatch, settings.reports_dir.parent)
+    assert train_stage.run_train(settings).decision == "champion"
+    assert train_stage.run_train(settings).decision == "challenger"  # same data: within the champion tolerance
     client = MlflowClient()
     assert str(client.get_model_version_by_alias(registry.MODEL_NAME, "champion").version) == "1"
 
-    assert jobs.run_promote(settings, "2") == "1"
+    # A challenger needs a passed shadow run, then an approval given after it.
+    with pytest.raises(ValueError, match="cannot be promoted: it has no shadow run"):
+        registry.promote(settings.lake_dir, "2")
+    with pytest.raises(ValueError, match="has no shadow run"):
+        lifecycle_stage.run_approve(settings, "2", by="ana", reason="looks fine")
+    shadowed = shadow_stage.run_shadow(settings, "2", pd.Timestamp("2024-12-31").date())
+    assert shadowed.passed, shadowed.failed
+    assert shadowed.figures["spearman"] == pytest.approx(1.0)  # same data, same seed: the same model
+    assert str(client.get_model_version_by_alias(registry.MODEL_NAME, "ready-for-canary").version) == "2"
+    assert not (settings.lake_dir / "ml" / "scores").exists()  # shadow scores are never published
+    with pytest.raises(ValueError, match="not approved since its shadow run"):
+        registry.promote(settings.lake_dir, "2")
+    lifecycle_stage.run_approve(settings, "2", by="ana", reason="shadow within limits")
+    assert registry.promote(settings.lake_dir, "2") == "1"
     assert str(client.get_model_version_by_alias(registry.MODEL_NAME, "champion").version) == "2"
-    assert jobs.run_rollback(settings) == "1"
+    assert registry.rollback(settings.lake_dir) == "1"
     assert str(client.get_model_version_by_alias(registry.MODEL_NAME, "champion").version) == "1"
 
     history = pd.read_parquet(settings.lake_dir / "ml" / "decisions").sort_values("decided_at")
-    assert history["action"].tolist() == ["champion", "challenger", "promoted", "rolled_back"]
-    assert history["model_version"].tolist() == ["1", "2", "2", "1"]
+    assert history["action"].tolist() == [
+        "champion",
+        "challenger",
+        "shadow_passed",
+        "approved",
+        "promoted",
+        "rolled_back",
+    ]
+    assert history["model_version"].tolist() == ["1", "2", "2", "2", "2", "1"]
+    assert history.loc[history["action"] == "approved", "decided_by"].tolist() == ["ana"]
     with pytest.raises(ValueError, match=r"model version 99 is not registered \(clv-xgboost has versions \[1, 2\]\)"):
-        jobs.run_promote(settings, "99")
+        registry.promote(settings.lake_dir, "99")

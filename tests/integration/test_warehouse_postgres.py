@@ -89,9 +89,11 @@ def test_train_score_monitor_publish_on_postgres(postgres_build, postgres_dsn, s
     lake's ML outputs are copied to ml_landing, and the ML marts build there with contracts."""
     import shutil
 
-    from clv_jobs import jobs, train
     from clv_jobs.settings import Settings
-    from conftest import PROJECT_DIR
+    from clv_jobs.stages import monitor as monitor_stage
+    from clv_jobs.stages import score as score_stage
+    from clv_jobs.stages import train as train_stage
+    from conftest import PROJECT_DIR, model_config
 
     _, result = postgres_build
     assert result.returncode == 0
@@ -112,14 +114,12 @@ def test_train_score_monitor_publish_on_postgres(postgres_build, postgres_dsn, s
         pg_dsn=postgres_dsn,
         reports_dir=tmp_path / "reports",
     )
-    config = train.load_model_config()
-    config["gates"].update(min_normalized_gini=0.0, must_beat_every_baseline=[], min_disparate_impact_ratio=0.0)
-    monkeypatch.setattr(jobs, "load_model_config", lambda: config)
-    assert jobs.run_train(settings).decision == "champion"
+    model_config(monkeypatch, tmp_path)
+    assert train_stage.run_train(settings).decision == "champion"
     test_as_of, as_of = pd.Timestamp("2023-12-31").date(), pd.Timestamp("2024-12-31").date()
-    jobs.run_score(settings, test_as_of)
-    scored = jobs.run_score(settings, as_of)
-    jobs.run_monitor(settings, as_of)
+    score_stage.run_score(settings, test_as_of)
+    scored = score_stage.run_score(settings, as_of)
+    monitor_stage.run_monitor(settings, as_of)
 
     counts = warehouse.load_ml_to_postgres(lake, postgres_dsn)
     assert set(counts) == set(warehouse.ML_TABLES)
@@ -128,11 +128,11 @@ def test_train_score_monitor_publish_on_postgres(postgres_build, postgres_dsn, s
 
     published = warehouse.postgres_query(
         postgres_dsn,
-        f"select count(*) as n, sum(predicted_clv_12m) as total from marts.fct_clv_scores where as_of_date = '{as_of}'",
+        f"select count(*) as n, sum(predicted_clv) as total from marts.fct_clv_scores where as_of_date = '{as_of}'",
     ).to_pylist()[0]
     landed = pd.read_parquet(lake / "ml" / "scores" / f"as_of_date={as_of}")
     assert published["n"] == scored.rows == len(landed)
-    assert published["total"] == pytest.approx(landed["predicted_clv_12m"].sum(), rel=1e-12)
+    assert published["total"] == pytest.approx(landed["predicted_clv"].sum(), rel=1e-12)
     backtest = warehouse.postgres_query(
         postgres_dsn, "select scored_as_of_date, customers from marts.fct_model_backtest"
     ).to_pylist()

@@ -67,6 +67,16 @@ print(json.dumps({{"errors": {{k: str(v) for k, v in bag.import_errors.items()}}
     result = json.loads(proc.stdout.strip().splitlines()[-1])
     assert result["errors"] == {}
     assert set(result["dags"]) == {"clv_nightly", "clv_weekly_training"}
+    assert set(result["dags"]["clv_weekly_training"]["tasks"]) == {
+        "dbt_build_warehouse",
+        "train_gate_register",
+        "evaluate_champion",
+        "shadow_challenger",
+        "approve_promotion",
+        "record_approval",
+        "promote",
+        "publish_ml_marts",
+    }
     for dag in result["dags"].values():
         assert dag["max_active_runs"] == 1 and dag["catchup"] is False and dag["callbacks"]
     nightly = result["dags"]["clv_nightly"]
@@ -82,10 +92,13 @@ print(json.dumps({{"errors": {{k: str(v) for k, v in bag.import_errors.items()}}
     }
 
 
-def test_nightly_dag_runs_end_to_end_on_duckdb(tmp_path, duckdb_build, synthetic_lake, monkeypatch):
-    """A champion first (as the weekly DAG would leave it), then `airflow dags test clv_nightly`."""
-    from clv_jobs import jobs, train
+@pytest.fixture
+def champion_env(tmp_path, duckdb_build, synthetic_lake, monkeypatch):
+    """A lake, a warehouse and a champion (as the weekly DAG would leave them), and the Airflow
+    environment pointing at them; Airflow's metadata database migrated."""
     from clv_jobs.settings import Settings
+    from clv_jobs.stages import train as train_stage
+    from conftest import model_config
 
     path, result = duckdb_build
     assert result.returncode == 0
@@ -96,9 +109,7 @@ def test_nightly_dag_runs_end_to_end_on_duckdb(tmp_path, duckdb_build, synthetic
     mlflow_uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
     monkeypatch.setenv("CLV_MLFLOW_TRACKING_URI", mlflow_uri)
     monkeypatch.chdir(tmp_path)
-    config = train.load_model_config()
-    config["gates"].update(min_normalized_gini=0.0, must_beat_every_baseline=[], min_disparate_impact_ratio=0.0)
-    monkeypatch.setattr(jobs, "load_model_config", lambda: config)
+    model_config(monkeypatch, tmp_path)
     settings = Settings(
         lake_dir=lake,
         duckdb_path=database,
@@ -108,11 +119,10 @@ def test_nightly_dag_runs_end_to_end_on_duckdb(tmp_path, duckdb_build, synthetic
         pg_dsn="",
         reports_dir=tmp_path / "reports",
     )
-    assert jobs.run_train(settings).decision == "champion"
+    assert train_stage.run_train(settings).decision == "champion"
 
-    home = tmp_path / "airflow"
     env = _airflow_env(
-        home,
+        tmp_path / "airflow",
         {
             "CLV_DBT_TARGET": "ci",
             "CLV_LAKE_DIR": str(lake),
@@ -127,6 +137,12 @@ def test_nightly_dag_runs_end_to_end_on_duckdb(tmp_path, duckdb_build, synthetic
     )
     migrate = subprocess.run([str(AIRFLOW_BIN / "airflow"), "db", "migrate"], env=env, capture_output=True, text=True)
     assert migrate.returncode == 0, migrate.stderr[-3000:]
+    return env, lake, database
+
+
+def test_nightly_dag_runs_end_to_end_on_duckdb(tmp_path, champion_env):
+    """`airflow dags test clv_nightly` on DuckDB, the champion in place."""
+    env, lake, database = champion_env
     run = subprocess.run(
         [str(AIRFLOW_BIN / "airflow"), "dags", "test", "clv_nightly", "2025-01-15"],
         env=env,
@@ -147,3 +163,95 @@ def test_nightly_dag_runs_end_to_end_on_duckdb(tmp_path, duckdb_build, synthetic
     with duckdb.connect(str(database), read_only=True) as con:
         runs = con.execute("select as_of_date, is_retrain_recommended from marts.fct_monitor_runs").fetchall()
     assert [str(r[0]) for r in runs] == ["2024-12-31"]
+
+    # The marts hold no label newer than the champion learned from: a retrain could not differ,
+    # so retrain_needed says why (raising the alert for a person when the monitor alerted) and the
+    # training DAG is not triggered.
+    if runs[0][1]:
+        assert "alert persists; a retrain would reproduce version 1" in output
+        assert "alert_persists" in set(pd.read_parquet(lake / "ml" / "alerts")["rule_name"])
+    else:
+        assert "retrain not needed" in output
+
+
+# Answers the approval as a person would through the Airflow UI: Airflow's own HITL response
+# handler (the REST route's function) on the shared metadata database, once the task waits.
+RESPOND = """
+import sys, time
+from airflow.api_fastapi.core_api.datamodels.hitl import UpdateHITLDetailPayload
+from airflow.api_fastapi.core_api.routes.public.hitl import update_hitl_detail
+from airflow.models.taskinstance import TaskInstance
+from airflow.utils.session import create_session
+from airflow.utils.state import TaskInstanceState
+
+class Person:
+    def get_id(self):
+        return "7"
+    def get_name(self):
+        return "ana"
+
+deadline = time.time() + 600
+while time.time() < deadline:
+    with create_session() as session:  # commits when the block ends
+        ti = session.query(TaskInstance).filter_by(
+            dag_id="clv_weekly_training", task_id="approve_promotion", state=TaskInstanceState.AWAITING_INPUT
+        ).one_or_none()
+        if ti is not None:
+            payload = UpdateHITLDetailPayload(chosen_options=[sys.argv[1]], params_input={"reason": sys.argv[2]})
+            update_hitl_detail(ti.dag_id, ti.run_id, ti.task_id, payload, user=Person(), session=session)
+            responded = ti.run_id
+        else:
+            responded = None
+    if responded:
+        print("responded", responded)
+        sys.exit(0)
+    time.sleep(2)
+sys.exit("the approval never waited for input")
+"""
+
+
+def test_weekly_dag_shadows_then_waits_for_a_person_then_promotes(tmp_path, champion_env):
+    """`airflow dags test clv_weekly_training`: train a challenger, shadow it beside the champion,
+    wait for a person's approval (given here through Airflow's HITL handler), record it, promote."""
+    env, lake, database = champion_env
+    with open(tmp_path / "weekly.log", "w") as log:
+        dag_run = subprocess.Popen(
+            [str(AIRFLOW_BIN / "airflow"), "dags", "test", "clv_weekly_training", "2025-01-05"],
+            env=env,
+            cwd=tmp_path,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            respond = subprocess.run(
+                [str(AIRFLOW_BIN / "python"), "-c", RESPOND, "Approve", "shadow within limits; ticket 12"],
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=900,
+            )
+            assert respond.returncode == 0, respond.stderr[-3000:] + (tmp_path / "weekly.log").read_text()[-4000:]
+            assert dag_run.wait(timeout=900) == 0, (tmp_path / "weekly.log").read_text()[-6000:]
+        finally:
+            dag_run.kill()
+
+    decisions = pd.read_parquet(lake / "ml" / "decisions").sort_values("decided_at")
+    story = list(zip(decisions["model_version"], decisions["action"], decisions["decided_by"], strict=True))
+    assert [(v, a) for v, a, _ in story] == [
+        ("1", "champion"),
+        ("2", "challenger"),
+        ("2", "shadow_passed"),
+        ("2", "approved"),
+        ("2", "promoted"),
+    ]
+    assert story[3][2] == "ana"
+    assert "ticket 12" in decisions["reasons"].iloc[3]
+    import duckdb
+
+    with duckdb.connect(str(database), read_only=True) as con:
+        published = con.execute(
+            "select decision, decided_by from marts.fct_model_decisions order by decided_at"
+        ).fetchall()
+        shadows = con.execute("select challenger_version, is_passed from marts.fct_shadow_runs").fetchall()
+    assert published == [(a, by) for _, a, by in story]
+    assert shadows == [("2", True)]

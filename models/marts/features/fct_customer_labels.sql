@@ -48,6 +48,23 @@ future as (
                 else 0
             end
         ) as net_revenue_next_90d_usd,
+        -- The 30-day window is the monitor's early proxy of model quality (clv-jobs monitor).
+        sum(
+            case
+                when customer_days.activity_date <= {{ dbt.dateadd('day', 30, 'population.as_of_date') }}
+                    then customer_days.net_revenue_usd
+                else 0
+            end
+        ) as net_revenue_next_30d_usd,
+        sum(
+            case
+                when
+                    customer_days.is_purchase_day
+                    and customer_days.activity_date <= {{ dbt.dateadd('day', 30, 'population.as_of_date') }}
+                    then 1
+                else 0
+            end
+        ) as purchase_days_next_30d,
         max(
             case
                 when
@@ -80,6 +97,8 @@ final as (
         -- floored at zero and the count of floored rows is in rpt_staging_rule_counts.
         greatest(coalesce(future.net_revenue_next_horizon_usd, 0), 0) as revenue_next_horizon_usd,
         greatest(coalesce(future.net_revenue_next_90d_usd, 0), 0) as revenue_next_90d_usd,
+        greatest(coalesce(future.net_revenue_next_30d_usd, 0), 0) as revenue_next_30d_usd,
+        coalesce(future.purchase_days_next_30d, 0) as purchase_days_next_30d,
         coalesce(future.net_revenue_next_horizon_usd, 0) as net_revenue_next_horizon_usd,
         as_of_dates.horizon_days,
 

@@ -16,6 +16,8 @@ final as (
         model_version,
         feature_name,
         feature_kind,
+        drift_reference,
+        reference_as_of_date,
         drift_status,
         psi,
         ks_statistic,

@@ -16,6 +16,7 @@ final as (
         model_version,
         decision,
         reasons,
+        decided_by,
         normalized_gini,
         rmse,
         test_as_of_date,

@@ -16,6 +16,7 @@ final as (
         model_version,
         drift_status,
         prediction_drift_status,
+        proxy_status,
         columns_warn,
         columns_alert,
         backtests,

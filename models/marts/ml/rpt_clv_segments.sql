@@ -16,10 +16,10 @@ final as (
         value_tier,
         count(*) as customers,
         -- Summed as decimals (exact), so the result does not depend on the order rows are added in.
-        cast(sum(cast(predicted_clv_12m as {{ dbt.type_numeric() }})) as double precision)
-            as predicted_clv_12m_total,
-        cast(avg(cast(predicted_clv_12m as {{ dbt.type_numeric() }})) as double precision)
-            as predicted_clv_12m_mean,
+        cast(sum(cast(predicted_clv as {{ dbt.type_numeric() }})) as double precision)
+            as predicted_clv_total,
+        cast(avg(cast(predicted_clv as {{ dbt.type_numeric() }})) as double precision)
+            as predicted_clv_mean,
         cast(avg(cast(churn_probability as {{ dbt.type_numeric() }})) as double precision)
             as churn_probability_mean
     from scores

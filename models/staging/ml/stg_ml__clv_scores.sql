@@ -20,7 +20,8 @@ final as (
         cast(reason_3 as {{ dbt.type_string() }}) as reason_3,
 
         -- numerics
-        cast(predicted_clv_12m as double precision) as predicted_clv_12m,
+        cast(predicted_clv as double precision) as predicted_clv,
+        cast(horizon_days as integer) as horizon_days,
         cast(churn_probability as double precision) as churn_probability,
         cast(clv_percentile as double precision) as clv_percentile,
         cast(reason_1_impact as double precision) as reason_1_impact,

@@ -15,6 +15,7 @@ final as (
 
         -- strings
         cast(feature_kind as {{ dbt.type_string() }}) as feature_kind,
+        cast(reference as {{ dbt.type_string() }}) as drift_reference,
         cast(status as {{ dbt.type_string() }}) as drift_status,
 
         -- numerics
@@ -27,6 +28,7 @@ final as (
 
         -- dates and timestamps
         cast(as_of_date as date) as as_of_date,
+        cast(reference_as_of_date as date) as reference_as_of_date,
         cast(monitored_at as {{ dbt.type_timestamp() }}) as monitored_at
 
     from source

@@ -17,6 +17,7 @@ final as (
         -- strings
         cast(action as {{ dbt.type_string() }}) as decision,
         cast(reasons as {{ dbt.type_string() }}) as reasons,
+        cast(decided_by as {{ dbt.type_string() }}) as decided_by,
 
         -- numerics
         cast(normalized_gini as double precision) as normalized_gini,

@@ -15,6 +15,7 @@ final as (
         -- strings
         cast(drift_status as {{ dbt.type_string() }}) as drift_status,
         cast(prediction_drift_status as {{ dbt.type_string() }}) as prediction_drift_status,
+        cast(proxy_status as {{ dbt.type_string() }}) as proxy_status,
         cast(reasons as {{ dbt.type_string() }}) as reasons,
 
         -- numerics

@@ -56,7 +56,8 @@ def read_hyperparameters() -> dict:
 def train_entry() -> None:
     from clv_jobs import report
     from clv_jobs.features import FeatureSpec
-    from clv_jobs.train import TuneBudget, load_model_config, order_examples, train_models
+    from clv_jobs.model import load_model_config, order_examples
+    from clv_jobs.train import TuneBudget, train_models
 
     channel = Path(os.environ.get("SM_CHANNEL_TRAIN", "/opt/ml/input/data/train"))
     model_dir = Path(os.environ.get("SM_MODEL_DIR", "/opt/ml/model"))
@@ -92,8 +93,8 @@ def train_entry() -> None:
 
 
 def score_entry() -> None:
+    from clv_jobs.model import ClvModel
     from clv_jobs.score import score_frame
-    from clv_jobs.train import ClvModel
 
     model_dir = Path(os.environ.get("CLV_SM_MODEL_DIR", "/opt/ml/processing/model"))
     input_dir = Path(os.environ.get("CLV_SM_INPUT_DIR", "/opt/ml/processing/input"))

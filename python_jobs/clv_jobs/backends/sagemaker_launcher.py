@@ -42,7 +42,8 @@ from botocore.exceptions import ClientError
 from clv_jobs import s3
 from clv_jobs.backends import sagemaker as contract
 from clv_jobs.features import FeatureSpec
-from clv_jobs.train import ClvModel, TrainResult, order_examples
+from clv_jobs.model import ClvModel, order_examples
+from clv_jobs.train import TrainResult
 
 __all__ = [
     "SageMakerSettings",

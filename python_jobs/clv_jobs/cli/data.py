@@ -5,6 +5,7 @@ partitions, and `locked` for anything that must not overlap a writer."""
 from __future__ import annotations
 
 import time
+from datetime import date
 from pathlib import Path
 from typing import Annotated
 
@@ -33,19 +34,37 @@ def generate(
     oracle_months: Annotated[
         int, typer.Option(help="Write the oracle at each of the last N month ends (0: none).", min=0)
     ] = 36,
+    spend_shift: Annotated[
+        str | None,
+        typer.Option(help="DATE:FACTOR - from DATE on, every order is worth FACTOR times as much (a shift)."),
+    ] = None,
     lake: LakeOption = None,
 ) -> None:
     """Generate a synthetic shop and land it as the raw contract (date-partitioned Parquet)."""
+    from clv_jobs import dates
     from clv_jobs.datasets import synthetic
 
-    params = synthetic.ShopParams(start=parse_date(start), end=parse_date(end))
+    shift = {}
+    if spend_shift:
+        day, _, factor = spend_shift.partition(":")
+        try:
+            shift = {"spend_shift_date": date.fromisoformat(day), "spend_shift_multiplier": float(factor)}
+        except ValueError:
+            raise typer.BadParameter(
+                f"--spend-shift {spend_shift!r}: expected DATE:FACTOR, e.g. 2024-01-01:2"
+            ) from None
+        if not (
+            parse_date(start) < shift["spend_shift_date"] <= parse_date(end) and shift["spend_shift_multiplier"] > 0
+        ):
+            raise typer.BadParameter(f"--spend-shift {spend_shift!r}: a date within the data and a factor above 0")
+    params = synthetic.ShopParams(start=parse_date(start), end=parse_date(end), **shift)
     if params.end <= params.start:
         raise typer.BadParameter("--end must be after --start")
     lake_dir = lake_folder(lake, create=True)
     t0 = time.perf_counter()
     shop = synthetic.generate_shop(customers, seed, params, progress=progress)
     t1 = time.perf_counter()
-    oracle_dates = synthetic.month_ends(params.start, params.end)[-oracle_months:] if oracle_months else []
+    oracle_dates = dates.month_ends(params.start, params.end)[-oracle_months:] if oracle_months else []
     progress(f"writing lake at {lake_dir} (oracle at {len(oracle_dates)} as-of dates)")
     partitions = synthetic.write_shop(shop, lake_dir, oracle_dates, horizon_days)
     t2 = time.perf_counter()
@@ -96,8 +115,9 @@ def _report_import(imported, partitions: dict[str, int], lake_dir: Path) -> None
 @app.command("check-landing")
 def check_landing(lake: LakeOption = None) -> None:
     """Check every newly landed raw file against its contract before dbt reads the lake; a file
-    that breaks it, or repeats one already landed, moves to the quarantine (exit 1)."""
-    from clv_jobs import erasure, landing, registry
+    that breaks it, or repeats one already landed, moves to the quarantine (exit 1, a high alert);
+    a late or changed file is a restatement (a low alert)."""
+    from clv_jobs import alerts, erasure, landing, monitor, registry
 
     lake_dir = lake_folder(lake)
     with lake_writer_lock(lake_dir):
@@ -111,6 +131,11 @@ def check_landing(lake: LakeOption = None) -> None:
         typer.echo(f"restatement: {path} rewrites history already built (see quality.fct_restatements after dbt build)")
     for path, why in report.quarantined.items():
         typer.echo(f"error: quarantined {path}: {why}", err=True)
+    # A quarantined file is a critical data-quality failure (high); a restatement is not (low).
+    raised = [monitor.Alert("high", "file_quarantined", f"{p}: {why}") for p, why in report.quarantined.items()]
+    raised += [monitor.Alert("low", "history_restated", f"{p} rewrites history already built") for p in report.restated]
+    raised += [monitor.Alert("low", "history_restated", f"{p} was removed after it was built") for p in report.removed]
+    alerts.raise_alerts(lake_dir, raised, raised_by="check-landing")
     if report.quarantined:
         typer.echo(
             "the build goes on without them: `clv-jobs quarantine list`, fix, then `clv-jobs quarantine release`",
@@ -212,6 +237,41 @@ def locked(ctx: typer.Context) -> None:
     raise typer.Exit(code)
 
 
+@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def dbt(ctx: typer.Context) -> None:
+    """Run the project's dbt holding the lake's writer lock, e.g. `clv-jobs dbt build --selector
+    ml_marts` (what the Airflow DAGs run), so a build never overlaps score, monitor or train."""
+    import subprocess
+
+    from clv_jobs import dbt_cli
+
+    if not ctx.args:
+        raise typer.BadParameter("give the dbt command, e.g. clv-jobs dbt build")
+    with lake_writer_lock():
+        code = subprocess.run(dbt_cli.dbt_command(*ctx.args)).returncode
+    raise typer.Exit(code)
+
+
+@app.command()
+def contracts(
+    write: Annotated[bool, typer.Option(help="Rewrite the Spectrum macro from the ML landing contract.")] = False,
+) -> None:
+    """Check that macros/redshift/clv_ml_lake_tables.sql is the ML landing contract
+    (python_jobs/clv_jobs/ml_contracts.py) rendered; --write renders it. Exit 1 when they differ."""
+    from clv_jobs import ml_contracts
+
+    path = load_settings().dbt_project_dir / ml_contracts.SPECTRUM_MACRO_PATH
+    rendered = ml_contracts.render_spectrum_macro()
+    if write:
+        path.write_text(rendered)
+        typer.echo(f"wrote {path} ({len(ml_contracts.ML_TABLES)} tables)")
+    elif not path.exists() or path.read_text() != rendered:
+        typer.echo(f"{path}: differs from the ML landing contract; run `clv-jobs contracts --write`", err=True)
+        raise typer.Exit(1)
+    else:
+        typer.echo(f"{path}: matches the ML landing contract ({len(ml_contracts.ML_TABLES)} tables)")
+
+
 @app.command("load-raw")
 def load_raw(
     lake: LakeOption = None,
@@ -252,10 +312,10 @@ def register_partitions(
     ADD IF NOT EXISTS), through `dbt run-operation register_lake_partitions`."""
     import json
     import subprocess
-    import sys
 
+    from clv_jobs import dbt_cli
     from clv_jobs.lake import LakeRoot
-    from clv_jobs.warehouse import ML_TABLES
+    from clv_jobs.ml_contracts import ML_TABLES
 
     root = LakeRoot(lake_uri)
     tables = [f"raw/{name}" for name in ("transactions", "customers", "events")] + [f"ml/{n}" for n in ML_TABLES]
@@ -267,7 +327,7 @@ def register_partitions(
     progress(f"{sum(map(len, partitions.values())):,} partitions in {len(partitions)} tables under {lake_uri}")
     args = json.dumps({"lake_uri": lake_uri, "partitions": partitions})
     settings = load_settings()
-    command = [str(Path(sys.executable).parent / "dbt"), "run-operation", "register_lake_partitions", "--args", args]
-    command += ["--target", target, "--project-dir", str(settings.dbt_project_dir)]
-    command += ["--profiles-dir", str(settings.dbt_project_dir)]
+    command = dbt_cli.dbt_command(
+        "run-operation", "register_lake_partitions", "--args", args, target=target, project_dir=settings.dbt_project_dir
+    )
     raise typer.Exit(subprocess.run(command).returncode)

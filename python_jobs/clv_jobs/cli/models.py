@@ -1,5 +1,5 @@
-"""`clv-jobs` commands of the model's life: train, evaluate, score, monitor, backtest, and the
-registry's promote and rollback."""
+"""`clv-jobs` commands of the model's life: train, evaluate, score, monitor, retrain-needed,
+shadow, approve, promote, rollback, alert and backtest."""
 
 from __future__ import annotations
 
@@ -12,7 +12,6 @@ from clv_jobs.cli._common import (
     AttachOption,
     Backend,
     BackendOption,
-    LakeOption,
     WaitOption,
     app,
     lake_writer_lock,
@@ -38,7 +37,7 @@ def train(
     attach: AttachOption = None,
 ) -> None:
     """Train XGBoost + churn head against the baselines, evaluate, log to MLflow, register with gates."""
-    from clv_jobs import jobs
+    from clv_jobs.stages import train as train_stage
     from clv_jobs.train import TuneBudget
 
     settings = load_settings()
@@ -49,9 +48,9 @@ def train(
         backend,
         wait,
         attach,
-        local=lambda: jobs.run_train(settings, parsed, progress=progress, tune=budget),
-        submit=lambda: jobs.submit_train_sagemaker(settings, parsed, progress=progress, tune=budget),
-        collect=lambda job: jobs.collect_train_sagemaker(settings, job, progress=progress),
+        local=lambda: train_stage.run_train(settings, parsed, progress=progress, tune=budget),
+        submit=lambda: train_stage.submit_train_sagemaker(settings, parsed, progress=progress, tune=budget),
+        collect=lambda job: train_stage.collect_train_sagemaker(settings, job, progress=progress),
     )
     if outcome is None:
         return
@@ -70,10 +69,10 @@ def evaluate_command(
 ) -> None:
     """Evaluate a registered model on the marts' test as-of date beside every baseline (train
     does this for its own candidate); log to MLflow, land the evaluations in the lake."""
-    from clv_jobs import jobs
+    from clv_jobs.stages import evaluate as evaluate_stage
 
     with lake_writer_lock():
-        outcome = jobs.run_evaluate(load_settings(), model_version, progress=progress)
+        outcome = evaluate_stage.run_evaluate(load_settings(), model_version, progress=progress)
     table = outcome.metrics.set_index("model")
     typer.echo(
         f"\nModel version {outcome.model_version} on the test as-of date {outcome.test_as_of_date} "
@@ -101,7 +100,7 @@ def score(
     attach: AttachOption = None,
 ) -> None:
     """Score every customer at the as-of date with the champion; write lake/ml/scores/as_of_date=D/."""
-    from clv_jobs import jobs
+    from clv_jobs.stages import score as score_stage
 
     settings = load_settings()
     if (as_of_date is None) == (attach is None):
@@ -111,9 +110,9 @@ def score(
         backend,
         wait,
         attach,
-        local=lambda: jobs.run_score(settings, parse_date(as_of_date), progress=progress, reasons=reasons),
-        submit=lambda: jobs.submit_score_sagemaker(settings, parse_date(as_of_date), progress, reasons),
-        collect=lambda job: jobs.collect_score_sagemaker(settings, job, progress=progress),
+        local=lambda: score_stage.run_score(settings, parse_date(as_of_date), progress=progress, reasons=reasons),
+        submit=lambda: score_stage.submit_score_sagemaker(settings, parse_date(as_of_date), progress, reasons),
+        collect=lambda job: score_stage.collect_score_sagemaker(settings, job, progress=progress),
     )
     if outcome is None:
         return
@@ -131,15 +130,30 @@ def monitor(
         bool, typer.Option(help="Exit with code 3 when the decision is to retrain (for schedulers).")
     ] = False,
 ) -> None:
-    """Drift (PSI, KS) of features and scores vs the training baseline, realized backtest of
-    matured scores, retrain decision; lands lake/ml/{drift,backtests,monitor_runs}/as_of_date=D/."""
-    from clv_jobs import jobs
+    """Drift (PSI, KS) of features and scores vs the newest training population and the previous
+    scored date, the 30-day proxy and KPI cohorts, realized backtest of matured scores, retrain
+    decision and tiered alerts; lands lake/ml/{drift,proxy,kpi_cohorts,backtests,monitor_runs,alerts}/."""
+    from clv_jobs.stages import monitor as monitor_stage
 
     with lake_writer_lock():
-        outcome = jobs.run_monitor(load_settings(), parse_date(as_of_date), progress=progress)
-    drift = outcome.drift.sort_values("psi", ascending=False).set_index("feature_name")
-    typer.echo(f"\nDrift at {outcome.as_of_date} against model version {outcome.model_version}'s training baseline:")
-    typer.echo(drift[["feature_kind", "psi", "ks_statistic", "status"]].to_string(float_format=lambda v: f"{v:.3f}"))
+        outcome = monitor_stage.run_monitor(load_settings(), parse_date(as_of_date), progress=progress)
+    for reference, part in outcome.drift.groupby("reference", sort=False):
+        drift = part.sort_values("psi", ascending=False).set_index("feature_name")
+        against = f"{reference} ({part['reference_as_of_date'].iloc[0]})"
+        typer.echo(
+            f"\nDrift at {outcome.as_of_date} of model version {outcome.model_version}'s inputs against {against}:"
+        )
+        typer.echo(
+            drift[["feature_kind", "psi", "ks_statistic", "status"]]
+            .head(12)
+            .to_string(float_format=lambda v: f"{v:.3f}")
+        )
+    if outcome.proxy.empty:
+        typer.echo("\n30-day proxy: no scored date's 30 days have passed yet.")
+    else:
+        typer.echo("\n30-day proxy (predicted CLV vs the next 30 days' spend):")
+        columns = ["model_version", "customers", "spearman", "pearson", "reference_spearman", "relative_drop"]
+        typer.echo(outcome.proxy.set_index("scored_as_of_date")[columns].to_string(float_format=lambda v: f"{v:.3f}"))
     if outcome.backtests.empty:
         typer.echo("\nRealized backtest: no scored as-of date has a matured horizon yet.")
     else:
@@ -159,23 +173,86 @@ def monitor(
 @app.command("retrain-needed")
 def retrain_needed(
     as_of_date: Annotated[str, typer.Option(help="The monitored as-of date (YYYY-MM-DD).")],
-    lake: LakeOption = None,
 ) -> None:
-    """Exit 0 when `monitor` recommended retraining at the date, 99 when it did not (Airflow
-    skips a task that exits 99), 1 when the date was not monitored."""
+    """Exit 0 when a retrain is recommended and could differ from the newest registered version,
+    99 when it is not (Airflow skips a task that exits 99), 1 when the date was not monitored.
+    An alert a retrain cannot clear is raised for a person and recorded as `retrain_skipped`."""
+    from clv_jobs.stages import lifecycle as lifecycle_stage
 
-    from clv_jobs.lake import LakeRoot
-
-    root = LakeRoot(lake or load_settings().lake_dir)
-    partition = ("ml", "monitor_runs", f"as_of_date={parse_date(as_of_date)}")
-    if not root.exists(*partition):
-        raise ValueError(
-            f"no monitor run at {as_of_date} ({root.uri(*partition)}): run `clv-jobs monitor --as-of-date {as_of_date}`"
-        )
-    run = root.read(*partition).iloc[0]
-    typer.echo(f"retrain {'recommended' if run['retrain'] else 'not needed'}: {run['reasons']}")
-    if not run["retrain"]:
+    with lake_writer_lock():
+        assessment = lifecycle_stage.run_retrain_needed(load_settings(), parse_date(as_of_date))
+    typer.echo(assessment.message)
+    if not assessment.retrain:
         raise typer.Exit(code=99)
+
+
+@app.command()
+def shadow(
+    model_version: Annotated[
+        str, typer.Option(help="The challenger to shadow: a registered version, or the alias `challenger`.")
+    ],
+    as_of_date: Annotated[str, typer.Option(help="Score the champion's population at this month end.")],
+) -> None:
+    """Score the champion's population with a challenger into lake/shadow/ (never the published
+    scores), compare with the champion and record the verdict; exit 1 when it fails, 99 when the
+    alias `challenger` names no version other than the champion (nothing to shadow)."""
+    from clv_jobs import registry
+    from clv_jobs.stages import shadow as shadow_stage
+
+    version = registry.resolve_version(model_version)
+    if model_version == registry.CHALLENGER and version in (None, registry.alias_version(registry.CHAMPION)):
+        typer.echo(f"no challenger waiting (challenger alias: {version or 'none'}): nothing to shadow")
+        raise typer.Exit(code=99)
+    if version is None:
+        raise ValueError(f"no model version holds the alias {model_version!r}")
+    with lake_writer_lock():
+        outcome = shadow_stage.run_shadow(load_settings(), version, parse_date(as_of_date), progress=progress)
+    f = outcome.figures
+    typer.echo(
+        f"shadow {outcome.shadow_id}: challenger {outcome.challenger_version} beside champion "
+        f"{outcome.champion_version} on {f['customers']:,} customers\n"
+        f"  mean prediction {f['challenger_mean_prediction']:,.2f} vs {f['champion_mean_prediction']:,.2f} "
+        f"(shift {f['mean_prediction_shift']:.1%}); zero {f['zero_share']:.1%}; missing {f['missing_share']:.1%}\n"
+        f"  Spearman {f['spearman']:.3f}; top-decile overlap {f['top_decile_overlap']:.1%}\n"
+        f"  run time {f['challenger_seconds']:.2f} s vs {f['champion_seconds']:.2f} s; "
+        f"peak memory {f['challenger_peak_mb']:.0f} MB vs {f['champion_peak_mb']:.0f} MB\n"
+        f"  scores: {outcome.partition}"
+    )
+    if outcome.failed:
+        typer.echo(f"shadow FAILED: {'; '.join(outcome.failed)}", err=True)
+        raise typer.Exit(code=1)
+    typer.echo(f"shadow passed: version {outcome.challenger_version} is ready-for-canary; approve it to promote")
+
+
+@app.command()
+def approve(
+    version: Annotated[
+        str, typer.Argument(help="The challenger to approve (after a passed shadow run): a version or an alias.")
+    ],
+    by: Annotated[str, typer.Option(help="Who approves; recorded in fct_model_decisions.")],
+    reason: Annotated[str, typer.Option(help="Why; recorded in fct_model_decisions.")],
+) -> None:
+    """Record a human approval of VERSION for promotion (needs a passed shadow run)."""
+    from clv_jobs import registry
+    from clv_jobs.stages import lifecycle as lifecycle_stage
+
+    version = registry.resolve_version(version) or version
+    with lake_writer_lock():
+        lifecycle_stage.run_approve(load_settings(), version, by, reason)
+    typer.echo(f"approved: version {version} by {by}; promote it with `clv-jobs promote {version}`")
+
+
+@app.command()
+def alert(
+    tier: Annotated[str, typer.Option(help="high, medium or low.")],
+    rule: Annotated[str, typer.Option(help="The rule that fired, e.g. pipeline_failed.")],
+    message: Annotated[str, typer.Option(help="What happened, in one line.")],
+    raised_by: Annotated[str, typer.Option(help="The job or DAG raising it.")] = "cli",
+) -> None:
+    """Raise one alert: route it by tier (SNS topic per tier, else stderr) and land it in lake/ml/alerts/."""
+    from clv_jobs import alerts, monitor
+
+    alerts.raise_alerts(load_settings().lake_dir, [monitor.Alert(tier, rule, message)], raised_by=raised_by)
 
 
 @app.command()
@@ -206,23 +283,27 @@ def backtest(
 
 @app.command()
 def promote(
-    version: Annotated[str, typer.Argument(help="Registered model version to make champion.")],
-    force: Annotated[bool, typer.Option(help="Promote a version that failed its gates (needs --reason).")] = False,
+    version: Annotated[str, typer.Argument(help="Registered model version (or an alias) to make champion.")],
+    force: Annotated[
+        bool, typer.Option(help="Promote without a passed gate, shadow run or approval (needs --reason).")
+    ] = False,
     reason: Annotated[str | None, typer.Option(help="Why; recorded in fct_model_decisions.")] = None,
 ) -> None:
-    """Move the champion alias to VERSION (recorded as a decision)."""
-    from clv_jobs import jobs
+    """Move the champion alias to VERSION: needs a passed shadow run and an approval after it,
+    else --force --reason (recorded as forced_promotion). The next scoring run uses it."""
+    from clv_jobs import registry
 
+    version = registry.resolve_version(version) or version
     with lake_writer_lock():
-        previous = jobs.run_promote(load_settings(), version, force=force, reason=reason)
+        previous = registry.promote(load_settings().lake_dir, version, force=force, reason=reason)
     typer.echo(f"champion: version {version} (was {previous})")
 
 
 @app.command()
 def rollback() -> None:
     """Give the champion alias back to the previous champion (recorded as a decision)."""
-    from clv_jobs import jobs
+    from clv_jobs import registry
 
     with lake_writer_lock():
-        version = jobs.run_rollback(load_settings())
+        version = registry.rollback(load_settings().lake_dir)
     typer.echo(f"champion: version {version}")

@@ -1,4 +1,4 @@
-"""`clv-jobs` commands that report: the build summary and the benchmarks."""
+"""`clv-jobs` commands that report: the build summary, the decision story and the benchmarks."""
 
 from __future__ import annotations
 
@@ -39,12 +39,15 @@ def summary(
         _print_champion_table(ml["champion"], ml["evaluations"])
     if ml is not None and ml["tiers"]:
         first = ml["tiers"][0]
-        typer.echo(f"  scores at {first['as_of_date']} (model version {first['model_version']}), by value tier:")
+        typer.echo(
+            f"  scores at {first['as_of_date']} (model version {first['model_version']}; value over the model's "
+            "horizon, fct_clv_scores.horizon_days), by value tier:"
+        )
         order = {"platinum": 0, "gold": 1, "silver": 2, "bronze": 3}
         for row in sorted(ml["tiers"], key=lambda r: order.get(r["value_tier"], 9)):
             typer.echo(
-                f"    {row['value_tier']:<10} {int(row['customers']):>8,} customers, mean predicted 12m value "
-                f"${row['predicted_clv_12m_mean']:>9,.2f}, mean churn probability {row['churn_probability_mean']:.2f}"
+                f"    {row['value_tier']:<10} {int(row['customers']):>8,} customers, mean predicted value "
+                f"${row['predicted_clv_mean']:>9,.2f}, mean churn probability {row['churn_probability_mean']:.2f}"
             )
         for row in ml["decisions"]:
             typer.echo(f"  registry: version {row['model_version']} -> {row['decision']} ({row['reasons']})")
@@ -80,6 +83,30 @@ def summary(
         typer.echo("  dbt tests: " + ", ".join(f"{n} {status}" for status, n in sorted(statuses.items())))
         if any(status not in {"pass"} for status in statuses):
             raise typer.Exit(code=1)
+
+
+@app.command()
+def decisions(
+    limit: Annotated[int, typer.Option(help="Show the last N decisions.", min=1)] = 50,
+) -> None:
+    """Print the model lifecycle as dbt published it (marts.fct_model_decisions), oldest first:
+    when, which version, what happened, who decided and why."""
+    from clv_jobs import warehouse
+
+    rows = warehouse.read_mart(
+        load_settings(),
+        "(select decided_at, model_version, decision, decided_by, reasons from marts.fct_model_decisions) as d",
+    ).sort_values("decided_at", kind="stable")
+    if rows.empty:
+        typer.echo("no decisions published yet: run `dbt build --selector ml_marts` after train")
+        return
+    typer.echo("model decisions (marts.fct_model_decisions), oldest first:")
+    for row in rows.tail(limit).itertuples():
+        reasons = row.reasons if len(row.reasons) <= 140 else row.reasons[:137] + "..."
+        typer.echo(
+            f"  {row.decided_at:%Y-%m-%d %H:%M:%S}  v{row.model_version:<3} {row.decision:<17} "
+            f"by {row.decided_by:<12} {reasons}"
+        )
 
 
 def _print_champion_table(version: str, evaluations: list[dict]) -> None:

@@ -67,6 +67,10 @@ class ShopParams:
     guest_order_share: float = 0.03
     crm_only_share: float = 0.05  # signed up, never bought
     n_products: int = 4000
+    # A change of behaviour: every order from this day on is worth `spend_shift_multiplier` times
+    # what it would have been (None: no shift). The oracle does not know about it.
+    spend_shift_date: date | None = None
+    spend_shift_multiplier: float = 1.0
     # Month multipliers (Jan..Dec) of the purchase rate: the Q4 peak. Normalized to mean 1.
     seasonality: tuple[float, ...] = (0.8, 0.8, 0.9, 0.9, 0.95, 0.95, 0.9, 0.9, 1.0, 1.1, 1.6, 1.9)
     channels: tuple[tuple[str, float, float, float], ...] = (
@@ -262,6 +266,9 @@ def generate_shop(
     guest_spend = params.spend_p * params.spend_gamma / (params.spend_q - 1)
     order_mean_spend = np.where(order_customer >= 0, mean_spend[np.maximum(order_customer, 0)], guest_spend)
     order_value = rng.gamma(params.spend_p, order_mean_spend / params.spend_p)
+    if params.spend_shift_date is not None:
+        shifted = order_day >= (params.spend_shift_date - params.start).days
+        order_value = np.where(shifted, order_value * params.spend_shift_multiplier, order_value)
 
     time_order = np.argsort(order_day, kind="stable")
     order_customer, order_day, order_country, order_value = (
@@ -610,13 +617,6 @@ def oracle_revenue(shop: SyntheticShop, as_of: date, horizon_days: int = 365) ->
             "expected_revenue_usd": pa.array(expected),
         }
     )
-
-
-def month_ends(first: date, last: date) -> list[date]:
-    """Month-end dates in [first, last]."""
-    months = np.arange(np.datetime64(first, "M"), np.datetime64(last, "M") + 1)
-    ends = (months + 1).astype("datetime64[D]") - np.timedelta64(1, "D")
-    return [e.astype(date) for e in ends if first <= e.astype(date) <= last]
 
 
 def write_shop(

@@ -1,75 +1,19 @@
+# A thin caller of the shared composition (modules/clv_platform): this environment's provider,
+# and its inputs from terraform.tfvars (typed and documented in the module's variables.tf).
 provider "aws" {
   region = var.region
 }
 
-locals {
-  name = "clv-${var.environment}"
-  tags = merge(var.tags, { project = "clv-warehouse", environment = var.environment, managed_by = "terraform" })
-}
+module "platform" {
+  source = "../../modules/clv_platform"
 
-module "lake" {
-  source = "../../modules/lake_bucket"
-  name   = var.lake_bucket_name
-  tags   = local.tags
-}
-
-module "glue" {
-  source           = "../../modules/glue_catalog"
-  name_prefix      = replace(local.name, "-", "_")
-  lake_bucket_name = module.lake.lake_bucket_name
-  tags             = local.tags
-}
-
-module "redshift" {
-  source              = "../../modules/redshift_serverless"
-  name                = local.name
-  base_capacity_rpus  = var.redshift_base_capacity_rpus
-  subnet_ids          = var.subnet_ids
-  security_group_ids  = var.security_group_ids
-  lake_bucket_arn     = module.lake.lake_bucket_arn
-  lake_kms_key_arn    = module.lake.lake_kms_key_arn
-  glue_database_names = [module.glue.glue_database_raw_name, module.glue.glue_database_ml_name]
-  tags                = local.tags
-}
-
-module "sagemaker" {
-  source           = "../../modules/sagemaker_role"
-  name             = "${local.name}-sagemaker"
-  lake_bucket_arn  = module.lake.lake_bucket_arn
-  lake_kms_key_arn = module.lake.lake_kms_key_arn
-  tags             = local.tags
-}
-
-module "image" {
-  source      = "../../modules/image_repository"
-  name        = "${local.name}-sagemaker"
-  kms_key_arn = module.lake.lake_kms_key_arn
-  tags        = local.tags
-}
-
-module "secrets" {
-  source      = "../../modules/secrets"
-  name        = "${local.name}/pii-salt"
-  kms_key_arn = module.lake.lake_kms_key_arn
-  tags        = local.tags
-}
-
-module "alerts" {
-  source          = "../../modules/alerts"
-  name            = "${local.name}-alerts"
-  kms_key_arn     = module.lake.lake_kms_key_arn
-  email_endpoints = var.alert_emails
-  tags            = local.tags
-}
-
-module "mwaa" {
-  source             = "../../modules/mwaa"
-  count              = var.enable_mwaa ? 1 : 0
-  name               = local.name
-  source_bucket_arn  = module.lake.lake_bucket_arn
-  execution_role_arn = var.mwaa_execution_role_arn
-  subnet_ids         = var.subnet_ids
-  security_group_ids = var.security_group_ids
-  kms_key_arn        = module.lake.lake_kms_key_arn
-  tags               = local.tags
+  environment                 = var.platform.environment
+  lake_bucket_name            = var.platform.lake_bucket_name
+  subnet_ids                  = var.platform.subnet_ids
+  security_group_ids          = var.platform.security_group_ids
+  redshift_base_capacity_rpus = try(var.platform.redshift_base_capacity_rpus, null)
+  alert_subscriptions         = try(var.platform.alert_subscriptions, null)
+  enable_mwaa                 = try(var.platform.enable_mwaa, null)
+  mwaa_execution_role_arn     = try(var.platform.mwaa_execution_role_arn, null)
+  tags                        = try(var.platform.tags, null)
 }

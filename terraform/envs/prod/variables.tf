@@ -3,52 +3,7 @@ variable "region" {
   type        = string
 }
 
-variable "environment" {
-  description = "Environment name, used in resource names and tags."
-  type        = string
-}
-
-variable "lake_bucket_name" {
-  description = "Globally unique name of the lake bucket."
-  type        = string
-}
-
-variable "subnet_ids" {
-  description = "Private subnets for Redshift Serverless (and MWAA when enabled)."
-  type        = list(string)
-}
-
-variable "security_group_ids" {
-  description = "Security groups for Redshift Serverless (and MWAA when enabled)."
-  type        = list(string)
-}
-
-variable "redshift_base_capacity_rpus" {
-  description = "Base capacity of the Redshift Serverless workgroup (RPUs)."
-  type        = number
-  default     = 8
-}
-
-variable "alert_emails" {
-  description = "Addresses subscribed to failed-job and drift alerts."
-  type        = list(string)
-  default     = []
-}
-
-variable "enable_mwaa" {
-  description = "Create a managed Airflow (MWAA) environment for orchestration/dags."
-  type        = bool
-  default     = false
-}
-
-variable "mwaa_execution_role_arn" {
-  description = "Execution role for MWAA (needed when enable_mwaa is true)."
-  type        = string
-  default     = ""
-}
-
-variable "tags" {
-  description = "Tags added to every resource."
-  type        = map(string)
-  default     = {}
+variable "platform" {
+  description = "Inputs of modules/clv_platform (typed and documented there): environment, lake_bucket_name, subnet_ids, security_group_ids; optional redshift_base_capacity_rpus, alert_subscriptions, enable_mwaa, mwaa_execution_role_arn, tags."
+  type        = any
 }

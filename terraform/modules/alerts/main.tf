@@ -1,22 +1,34 @@
-# Failed jobs and drift alerts. The DAGs' failure callback publishes to the topic and puts
-# FailedTasks in the clv-warehouse namespace; clv-jobs monitor puts RetrainRecommended (1 or 0)
-# each run. Both only where CLV_ALERT_TOPIC_ARN is set (python_jobs/clv_jobs/alerts.py).
-resource "aws_sns_topic" "this" {
-  name              = var.name
-  kms_master_key_id = var.kms_key_arn
-  tags              = var.tags
+# Alerts in three tiers (python_jobs/clv_jobs/alerts.py): one SNS topic per tier, each with its
+# own subscriptions (e.g. PagerDuty on high, Slack on medium, e-mail on low). The workers get
+# CLV_ALERT_TOPIC_ARN_HIGH, _MEDIUM and _LOW: clv-jobs routes each alert to its tier's topic and
+# lands it in fct_alerts. The alarms watch the metrics the jobs put: a failed DAG task
+# (FailedTasks) pages the high tier; a retrain recommendation (RetrainRecommended) the medium.
+locals {
+  tiers = toset(["high", "medium", "low"])
+  subscriptions = merge([
+    for tier, endpoints in var.subscriptions : {
+      for i, s in endpoints : "${tier}-${i}" => merge(s, { tier = tier })
+    }
+  ]...)
 }
 
-resource "aws_sns_topic_subscription" "email" {
-  for_each  = toset(var.email_endpoints)
-  topic_arn = aws_sns_topic.this.arn
-  protocol  = "email"
-  endpoint  = each.value
+resource "aws_sns_topic" "this" {
+  for_each          = local.tiers
+  name              = "${var.name}-${each.key}"
+  kms_master_key_id = var.kms_key_arn
+  tags              = merge(var.tags, { alert_tier = each.key })
+}
+
+resource "aws_sns_topic_subscription" "this" {
+  for_each  = local.subscriptions
+  topic_arn = aws_sns_topic.this[each.value.tier].arn
+  protocol  = each.value.protocol
+  endpoint  = each.value.endpoint
 }
 
 resource "aws_cloudwatch_metric_alarm" "failed_jobs" {
   alarm_name          = "${var.name}-failed-jobs"
-  alarm_description   = "A clv-warehouse task (dbt, train, score, monitor) failed after its retries."
+  alarm_description   = "A clv-warehouse task (landing check, dbt, train, score, monitor) failed after its retries."
   namespace           = "clv-warehouse"
   metric_name         = "FailedTasks"
   statistic           = "Sum"
@@ -25,13 +37,13 @@ resource "aws_cloudwatch_metric_alarm" "failed_jobs" {
   threshold           = 1
   comparison_operator = "GreaterThanOrEqualToThreshold"
   treat_missing_data  = "notBreaching"
-  alarm_actions       = [aws_sns_topic.this.arn]
+  alarm_actions       = [aws_sns_topic.this["high"].arn]
   tags                = var.tags
 }
 
 resource "aws_cloudwatch_metric_alarm" "drift_alert" {
   alarm_name          = "${var.name}-drift-alert"
-  alarm_description   = "clv-jobs monitor recommended retraining (a prediction or too many features in PSI alert, or a matured backtest fell)."
+  alarm_description   = "clv-jobs monitor recommended retraining (prediction or key-feature PSI, the 30-day proxy, or a matured backtest)."
   namespace           = "clv-warehouse"
   metric_name         = "RetrainRecommended"
   statistic           = "Maximum"
@@ -40,6 +52,6 @@ resource "aws_cloudwatch_metric_alarm" "drift_alert" {
   threshold           = 1
   comparison_operator = "GreaterThanOrEqualToThreshold"
   treat_missing_data  = "notBreaching"
-  alarm_actions       = [aws_sns_topic.this.arn]
+  alarm_actions       = [aws_sns_topic.this["medium"].arn]
   tags                = var.tags
 }

@@ -1,4 +1,4 @@
-output "alerts_topic_arn" {
-  description = "SNS topic of the alerts (CLV_ALERT_TOPIC_ARN for the DAGs)."
-  value       = aws_sns_topic.this.arn
+output "alerts_topic_arns" {
+  description = "SNS topic ARN per tier (CLV_ALERT_TOPIC_ARN_HIGH, _MEDIUM, _LOW for the workers)."
+  value       = { for tier, topic in aws_sns_topic.this : tier => topic.arn }
 }

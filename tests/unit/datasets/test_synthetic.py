@@ -124,14 +124,6 @@ def test_oracle_excludes_customers_not_yet_acquired():
     assert len(oracle) == buyers
 
 
-def test_month_ends():
-    assert synthetic.month_ends(date(2024, 1, 15), date(2024, 3, 31)) == [
-        date(2024, 1, 31),
-        date(2024, 2, 29),
-        date(2024, 3, 31),
-    ]
-
-
 def test_nothing_lands_after_the_last_day():
     # Many cancellations: an order late on the last day would otherwise be cancelled after midnight.
     params = synthetic.ShopParams(start=date(2024, 10, 1), end=date(2024, 12, 31), cancel_share=0.5)

@@ -1,0 +1,276 @@
+"""The train stage: read the training mart, fit (here or on SageMaker), evaluate beside every
+baseline, log to MLflow, register, apply the gates and land the decision."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import mlflow
+import numpy as np
+import pandas as pd
+
+from clv_jobs import evaluate, ml_contracts, registry, report, warehouse
+from clv_jobs.features import feature_spec_from_manifest
+from clv_jobs.model import ClvModel, load_model_config, order_examples
+from clv_jobs.settings import Settings
+from clv_jobs.stages.evaluate import (
+    PROXY_METRIC,
+    evaluate_model,
+    land_evaluations,
+    log_evaluation,
+    log_test_metrics,
+    test_date_proxy,
+    write_evaluation,
+)
+from clv_jobs.stages.lifecycle import LEARNED_THROUGH_TAG, learned_through
+from clv_jobs.train import TuneBudget, train_models
+
+__all__ = [
+    "TrainOutcome",
+    "ClvPyfunc",
+    "run_train",
+    "read_training_examples",
+    "register_trained",
+    "submit_train_sagemaker",
+    "collect_train_sagemaker",
+    "test_date_of",
+]
+
+
+class ClvPyfunc(mlflow.pyfunc.PythonModel):
+    """MLflow wrapper: the registered artifact is a ClvModel directory."""
+
+    def load_context(self, context):
+        self.model = ClvModel.load(Path(context.artifacts["clv_model"]))
+
+    # The hints keep MLflow from warning at class definition (it wants them for validation).
+    def predict(self, context, model_input: pd.DataFrame, params=None) -> np.ndarray:
+        return self.model.predict_revenue(model_input)
+
+
+@dataclass
+class TrainOutcome:
+    run_id: str
+    model_version: str
+    decision: str
+    reasons: list[str]
+    metrics: pd.DataFrame
+    report_dir: Path
+
+
+def _manifest_hash(manifest_path: Path) -> str:
+    nodes = json.loads(manifest_path.read_text())["nodes"]
+    digest = hashlib.sha256()
+    for key in sorted(nodes):
+        digest.update(key.encode())
+        digest.update(nodes[key].get("checksum", {}).get("checksum", "").encode())
+    return digest.hexdigest()
+
+
+def _git_commit(directory: Path) -> str:
+    try:
+        return subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=directory, capture_output=True, text=True, check=True
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def _fingerprint(frame: pd.DataFrame) -> str:
+    hashed = pd.util.hash_pandas_object(frame.sort_values(["customer_id", "as_of_date"]), index=False)
+    return hashlib.sha256(hashed.to_numpy().tobytes()).hexdigest()
+
+
+def _date(value) -> date:
+    return pd.Timestamp(value).date()
+
+
+def test_date_of(frame: pd.DataFrame) -> date:
+    test_dates = frame.loc[frame["split"] == "test", "as_of_date"].unique()
+    if len(test_dates) != 1:
+        raise ValueError(f"fct_clv_training_examples: expected one test as-of date, found {len(test_dates)}")
+    return _date(test_dates[0])
+
+
+def read_training_examples(settings: Settings, as_of_date: date | None, progress) -> pd.DataFrame:
+    """The training mart, ordered, checked to have the requested test as-of date."""
+    progress("reading fct_clv_training_examples (one query)")
+    frame = order_examples(warehouse.read_mart(settings, "marts.fct_clv_training_examples"))
+    test_as_of = test_date_of(frame)
+    if as_of_date is not None and as_of_date != test_as_of:
+        raise ValueError(
+            f"--as-of-date {as_of_date} is not the marts' test as-of date {test_as_of}: rebuild them "
+            f"with dbt build --vars '{{clv_test_as_of_date: {as_of_date}}}'"
+        )
+    return frame
+
+
+def run_train(
+    settings: Settings, as_of_date: date | None = None, progress=lambda m: None, tune: TuneBudget | None = None
+) -> TrainOutcome:
+    """Train here, then evaluate, gate and register (`register_trained`)."""
+    config = load_model_config()
+    spec = feature_spec_from_manifest(settings.dbt_target_path / "manifest.json")
+    frame = read_training_examples(settings, as_of_date, progress)
+    result = train_models(frame, spec, config, int(frame["horizon_days"].iloc[0]), progress, tune)
+    return register_trained(settings, frame, spec, config, result)
+
+
+def register_trained(
+    settings: Settings, frame: pd.DataFrame, spec, config: dict, result, extra_tags: dict | None = None
+) -> TrainOutcome:
+    """Evaluate a fit on the test rows beside every baseline, log it to MLflow, register it and
+    apply the gates. The fit ran here (`run_train`) or on SageMaker (the launcher)."""
+    label = config["labels"]["revenue"]
+    manifest = settings.dbt_target_path / "manifest.json"
+    test_as_of = test_date_of(frame)
+    horizon = int(frame["horizon_days"].iloc[0])
+    test = result.test
+    columns = list(result.prediction_columns)
+    test, _ = report.add_oracle(test, columns, settings.lake_dir, test_as_of, horizon)
+
+    evaluation = evaluate_model(result.model, test, label, columns, config["gates"])
+    proxy = test_date_proxy(settings, test, test_as_of)
+    metrics, slices, fairness, importance = (
+        evaluation.metrics,
+        evaluation.slices,
+        evaluation.fairness,
+        evaluation.importance,
+    )
+    gates = config["gates"]
+
+    client = registry.client()
+    mlflow.set_experiment("clv")
+    champion = registry.load_champion(client)
+    champion_metrics = None
+    # A champion that learned from this test date (refit on it) would be judged in-sample: the
+    # champion gate only compares on a date the champion never saw.
+    if champion is not None and (learned_through(champion[0], client) or test_as_of) < test_as_of:
+        champion_metrics = evaluate.regression_metrics(test[label], champion[1].predict_revenue(test))
+    by_model = {row["model"]: row for row in metrics.to_dict("records")}
+    gate = registry.apply_gates(by_model, fairness["ratio"], gates, champion_metrics)
+
+    split_dates = frame.groupby("split")["as_of_date"].agg(["min", "max"])
+    as_of = {
+        "train_first": str(_date(split_dates.loc["train", "min"])),
+        "train_last": str(_date(split_dates.loc["train", "max"])),
+        "valid": str(_date(split_dates.loc["valid", "min"])),
+        "test": str(test_as_of),
+        "horizon_days": horizon,
+    }
+    rows = frame["split"].value_counts().to_dict()
+    with tempfile.TemporaryDirectory() as tmp, mlflow.start_run() as run:
+        tmp = Path(tmp)
+        mlflow.set_tags(
+            {
+                "git_commit": _git_commit(settings.dbt_project_dir),
+                "dbt_manifest_hash": _manifest_hash(manifest),
+                "training_data_fingerprint": _fingerprint(frame[["customer_id", "as_of_date", label]]),
+                "test_as_of_date": str(test_as_of),
+                LEARNED_THROUGH_TAG: str((result.model.drift_baseline or {}).get("as_of_date") or test_as_of),
+                **(extra_tags or {}),
+            }
+        )
+        mlflow.log_params(
+            {
+                "objective": result.model.objective,
+                "best_iteration": result.best_iteration,
+                "horizon_days": horizon,
+                **{f"split_{k}": v for k, v in as_of.items()},
+                **{f"xgboost_{k}": v for k, v in config["xgboost"].items() if k != "objectives"},
+            }
+        )
+        mlflow.log_dict(config, "conf/model.json")
+        if result.tuning is not None:
+            mlflow.log_dict(result.tuning, "tuning.json")
+            mlflow.log_params({f"tuned_{k}": v for k, v in result.tuning["params"].items()})
+            mlflow.log_metric("tuning_trials", result.tuning["trials"])
+        mlflow.log_dict({"features": spec.features, "categorical": spec.categorical}, "features.json")
+        for objective, values in result.validation.items():
+            for metric, value in values.items():
+                mlflow.log_metric(f"valid_{metric}__{objective.replace(':', '_')}", value)
+        log_test_metrics(evaluation)
+        mlflow.log_metric(f"xgboost__{PROXY_METRIC}", proxy)
+        files = write_evaluation(evaluation, test, label, columns, tmp)
+        log_evaluation(files)
+        model_dir = result.model.save(tmp / "clv_model")
+        info = mlflow.pyfunc.log_model(
+            name="model",
+            python_model=ClvPyfunc(),
+            artifacts={"clv_model": str(model_dir)},
+            pip_requirements=["xgboost", "pandas"],
+        )
+        version = str(mlflow.register_model(info.model_uri, registry.MODEL_NAME).version)
+        decision = _decide(client, version, gate, champion)
+        card = report.model_card(
+            model_version=version,
+            run_id=run.info.run_id,
+            as_of=as_of,
+            rows=rows,
+            objective=result.model.objective,
+            metrics=metrics,
+            slices=slices,
+            fairness=fairness,
+            gate_reasons=gate.reasons,
+            decision=decision,
+            importance=importance,
+        )
+        (tmp / "model_card.md").write_text(card)
+        mlflow.log_artifact(str(tmp / "model_card.md"))
+        report_dir = settings.reports_dir / f"model-{version}"
+        shutil.rmtree(report_dir, ignore_errors=True)
+        report_dir.mkdir(parents=True)
+        for path in [*files, tmp / "model_card.md"]:
+            shutil.copy(path, report_dir / path.name)
+
+    land_evaluations(
+        settings.lake_dir, run.info.run_id, version, test_as_of, metrics, slices, fairness, {PROXY_METRIC: proxy}
+    )
+    ml_contracts.ensure_tables(settings.lake_dir)
+    registry.land_decision(
+        settings.lake_dir, run.info.run_id, version, decision, gate.reasons, by_model["xgboost"], test_as_of
+    )
+    return TrainOutcome(run.info.run_id, version, decision, gate.reasons, metrics, report_dir)
+
+
+def _decide(client, version: str, gate: registry.GateResult, champion) -> str:
+    if not gate.passed:
+        return "rejected"
+    registry.set_alias(registry.CHALLENGER, version, client)
+    if champion is None:
+        registry.set_alias(registry.CHAMPION, version, client)
+        return "champion"
+    return "challenger"
+
+
+def submit_train_sagemaker(
+    settings: Settings, as_of_date: date | None = None, progress=lambda m: None, tune: TuneBudget | None = None
+) -> str:
+    """Submit the training job (backends/sagemaker_launcher): the same rows and the versioned
+    [xgboost] parameters as a local run; returns the job name for `collect_train_sagemaker`."""
+    from clv_jobs.backends import sagemaker_launcher as launcher
+
+    sm = launcher.SageMakerSettings.from_env()
+    spec = feature_spec_from_manifest(settings.dbt_target_path / "manifest.json")
+    frame = read_training_examples(settings, as_of_date, progress)
+    hyperparameters = dict(load_model_config()["xgboost"])
+    if tune is not None:
+        hyperparameters.update(tune_trials=tune.trials, tune_timeout_s=tune.timeout_s)
+    return launcher.submit_training(frame, spec, hyperparameters, sm, progress)
+
+
+def collect_train_sagemaker(settings: Settings, job_name: str, progress=lambda m: None, poll_s: float = 30.0):
+    """Wait for a training job, then evaluate, gate and register its model as a local run would."""
+    from clv_jobs.backends import sagemaker_launcher as launcher
+
+    frame, spec, result = launcher.collect_training(job_name, progress, poll_s)
+    return register_trained(
+        settings, frame, spec, load_model_config(), result, extra_tags={"sagemaker_training_job": job_name}
+    )

@@ -1,0 +1,92 @@
+"""The model as saved and served: the encoder, the round trip, the BTYD margin, the config."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import xgboost as xgb
+
+from clv_jobs.features import FeatureSpec
+from clv_jobs.model import BTYD_FEATURES, ClvModel, Encoder, load_model_config
+
+SPEC = FeatureSpec(ids=["customer_id", "as_of_date"], numeric=["frequency"], categorical=["country"], labels=[])
+
+
+def test_encoder_one_hot_with_training_categories_only():
+    train = pd.DataFrame({"frequency": [1, 2], "country": ["FR", "UK"], **{c: [0.0, 0.0] for c in BTYD_FEATURES}})
+    encoder = Encoder.fit(train, SPEC)
+    assert encoder.feature_names == ["frequency", *BTYD_FEATURES, "country=FR", "country=UK"]
+    new = pd.DataFrame({"frequency": [3, None], "country": ["UK", "DE"], **{c: [1.0, 1.0] for c in BTYD_FEATURES}})
+    matrix = encoder.transform(new)
+    assert matrix[0, -2:].tolist() == [0.0, 1.0]
+    assert matrix[1, -2:].tolist() == [0.0, 0.0]  # unseen category: all zeros
+    assert np.isnan(matrix[1, 0])  # missing numeric stays missing for XGBoost
+
+
+def test_encoder_names_the_missing_column():
+    with pytest.raises(ValueError, match=r"missing column\(s\) \['country'\]"):
+        Encoder(["frequency"], {"country": ["FR"]}).transform(pd.DataFrame({"frequency": [1]}))
+
+
+def test_model_round_trip_predicts_identically(tmp_path):
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame(
+        {
+            "frequency": rng.integers(0, 5, 200),
+            "country": rng.choice(["FR", "UK"], 200),
+            **{c: rng.random(200) for c in BTYD_FEATURES},
+        }
+    )
+    encoder = Encoder.fit(frame, SPEC)
+    x = encoder.transform(frame)
+    y = frame["frequency"].to_numpy(float) * 10
+    regressor = xgb.train({"objective": "reg:squarederror", "nthread": 1}, xgb.DMatrix(x, label=y), 20)
+    churn = xgb.train({"objective": "binary:logistic", "nthread": 1}, xgb.DMatrix(x, label=y > 20), 20)
+    model = ClvModel(encoder, regressor, churn, "reg:squarederror", 1.0, 365)
+    loaded = ClvModel.load(model.save(tmp_path / "m"))
+    np.testing.assert_array_equal(model.predict_revenue(frame), loaded.predict_revenue(frame))
+    np.testing.assert_array_equal(model.predict_churn(frame), loaded.predict_churn(frame))
+    contributions = loaded.contributions(frame)
+    # SHAP contributions add up to the raw prediction.
+    np.testing.assert_allclose(contributions.sum(axis=1), regressor.predict(xgb.DMatrix(x)), rtol=1e-4, atol=1e-3)
+    # So do the approximate contributions (`score --reasons approx`), though split differently.
+    approx = loaded.contributions(frame, approx=True)
+    np.testing.assert_allclose(approx.sum(axis=1), regressor.predict(xgb.DMatrix(x)), rtol=1e-4, atol=1e-3)
+
+
+def test_btyd_margin_applies_to_revenue_not_churn():
+    rng = np.random.default_rng(1)
+    frame = pd.DataFrame(
+        {
+            "frequency": rng.integers(0, 5, 100),
+            "country": rng.choice(["FR", "UK"], 100),
+            "btyd_p_alive": rng.random(100),
+            "btyd_expected_purchases": rng.random(100) * 3,
+            "btyd_expected_order_value_usd": 20 + rng.random(100),
+        }
+    )
+    encoder = Encoder.fit(frame, SPEC)
+    x = encoder.transform(frame)
+    churn = xgb.train({"objective": "binary:logistic", "nthread": 1}, xgb.DMatrix(x, label=x[:, 0] > 2), 5)
+    regressor = xgb.train({"objective": "reg:tweedie", "nthread": 1}, xgb.DMatrix(x, label=x[:, 0]), 5)
+    model = ClvModel(encoder, regressor, churn, "btyd_margin:reg:tweedie", 1.0, 365)
+    np.testing.assert_allclose(model.predict_churn(frame), churn.predict(xgb.DMatrix(x)), rtol=1e-6)
+    margin = np.log(frame["btyd_expected_purchases"] * frame["btyd_expected_order_value_usd"]).to_numpy()
+    np.testing.assert_allclose(
+        model.predict_revenue(frame), regressor.predict(xgb.DMatrix(x, base_margin=margin)), rtol=1e-5
+    )
+    assert not np.allclose(model.predict_revenue(frame), regressor.predict(xgb.DMatrix(x)))
+
+
+def test_config_overrides_apply_key_by_key_and_name_a_bad_key(tmp_path, monkeypatch):
+    first, second = tmp_path / "a.toml", tmp_path / "b.toml"
+    first.write_text("[gates]\nmin_normalized_gini = 0.1\nchampion_tolerance = 0.5\n")
+    second.write_text("[gates]\nchampion_tolerance = 0.9\n")
+    monkeypatch.setenv("CLV_MODEL_CONFIG", f"{first}:{second}")
+    gates = load_model_config()["gates"]
+    assert (gates["min_normalized_gini"], gates["champion_tolerance"]) == (0.1, 0.9)
+    assert gates["min_disparate_impact_ratio"] == 0.8  # untouched keys keep the packaged value
+    second.write_text("[gates]\nchampion_tolerence = 0.9\n")
+    with pytest.raises(ValueError, match=r"\['champion_tolerence'\] not in \[gates\]"):
+        load_model_config()
