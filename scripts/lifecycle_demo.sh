@@ -18,9 +18,10 @@ OLD_TEST_DATE=${OLD_TEST_DATE:-2023-06-30}
 AS_OF=${AS_OF:-2024-12-31}
 PREVIOUS_AS_OF=${PREVIOUS_AS_OF:-2024-11-30}
 
-# The story's departures from conf/model.toml (why: in the file), after any the caller gives.
+# The story's departures from conf/model.toml (why: in the file); the caller's own overrides,
+# if any, come after it and win.
 STORY_CONFIG="$(cd "$(dirname "$0")" && pwd)/lifecycle_demo.toml"
-export CLV_MODEL_CONFIG="${CLV_MODEL_CONFIG:+$CLV_MODEL_CONFIG:}$STORY_CONFIG"
+export CLV_MODEL_CONFIG="$STORY_CONFIG${CLV_MODEL_CONFIG:+:$CLV_MODEL_CONFIG}"
 
 step() { printf '\n== %s\n' "$*"; }
 retrain_needed() {
