@@ -81,11 +81,11 @@ def small_shop():
 @pytest.fixture(scope="session")
 def synthetic_lake(tmp_path_factory, small_shop) -> Path:
     from clv_jobs import dates
-    from clv_jobs.datasets import synthetic
+    from clv_jobs.datasets import synthetic_lake
 
     lake = tmp_path_factory.mktemp("lake")
     params = small_shop.params
-    synthetic.write_shop(small_shop, lake, oracle_as_of=dates.month_ends(params.start, params.end)[-36:])
+    synthetic_lake.write_shop(small_shop, lake, oracle_as_of=dates.month_ends(params.start, params.end)[-36:])
     return lake
 
 

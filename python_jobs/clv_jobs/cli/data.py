@@ -42,7 +42,7 @@ def generate(
 ) -> None:
     """Generate a synthetic shop and land it as the raw contract (date-partitioned Parquet)."""
     from clv_jobs import dates
-    from clv_jobs.datasets import synthetic
+    from clv_jobs.datasets import synthetic, synthetic_lake
 
     shift = {}
     if spend_shift:
@@ -66,7 +66,7 @@ def generate(
     t1 = time.perf_counter()
     oracle_dates = dates.month_ends(params.start, params.end)[-oracle_months:] if oracle_months else []
     progress(f"writing lake at {lake_dir} (oracle at {len(oracle_dates)} as-of dates)")
-    partitions = synthetic.write_shop(shop, lake_dir, oracle_dates, horizon_days)
+    partitions = synthetic_lake.write_shop(shop, lake_dir, oracle_dates, horizon_days)
     t2 = time.perf_counter()
     for key, value in shop.counts.items():
         typer.echo(f"{key:>20}: {value:,}")

@@ -7,9 +7,11 @@ a few whales, guest orders with no CustomerID, several countries and currencies,
 with alphanumeric StockCodes, same-day cancellations and later returns (``C`` invoices),
 loyalty changes in the CRM, and clickstream sessions that lead purchases.
 
-Because the generator knows each customer's latent parameters, it also writes the oracle:
-each customer's expected net revenue over ``(D, D + horizon]`` given those parameters and
-whether the customer is still alive at D. No model can do better on average.
+Because the generator knows each customer's latent parameters, `synthetic_lake` also writes the
+oracle: each customer's expected net revenue over ``(D, D + horizon]`` given those parameters
+and whether the customer is still alive at D. No model can do better on average. The CRM and
+clickstream tables are drawn in `synthetic_crm_web`, the calendar helpers live in
+`synthetic_time`.
 
 Everything is vectorized with NumPy; one ``numpy.random.Generator`` seeded once makes the
 output a pure function of the arguments (same seed, same bytes).
@@ -18,24 +20,22 @@ output a pure function of the arguments (same seed, same bytes).
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
-from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from clv_jobs import contracts, lake, landing
+from clv_jobs import contracts
 from clv_jobs.currency import USD_PER_UNIT
+from clv_jobs.datasets.synthetic_crm_web import clickstream_table, crm_table
+from clv_jobs.datasets.synthetic_time import DAYS_PER_YEAR, day_to_month_index, timestamps
 
-__all__ = ["ShopParams", "SyntheticShop", "generate_shop", "write_shop", "oracle_revenue"]
+__all__ = ["ShopParams", "SyntheticShop", "generate_shop", "expected_net_order_value"]
 
 log = logging.getLogger(__name__)
-
-DAYS_PER_YEAR = 365.25
-SECONDS_PER_DAY = 86_400
 
 
 @dataclass(frozen=True)
@@ -118,19 +118,6 @@ class SyntheticShop:
     events: pa.Table
     latent: pa.Table  # one row per buying customer: rates, spend, acquisition and death day
     counts: dict[str, int] = field(default_factory=dict)
-
-
-def _day_to_month_index(params: ShopParams, day: np.ndarray) -> np.ndarray:
-    """Calendar month (0..11) of day offsets from params.start."""
-    dates = np.datetime64(params.start) + day.astype("timedelta64[D]")
-    return dates.astype("datetime64[M]").astype(np.int64) % 12
-
-
-def _timestamps(params: ShopParams, day_float: np.ndarray) -> pa.Array:
-    """Fractional day offsets -> Arrow timestamp[us] (UTC, naive)."""
-    base_us = np.datetime64(params.start, "us").astype(np.int64)
-    micros = base_us + np.round(day_float * SECONDS_PER_DAY * 1e6).astype(np.int64)
-    return pa.array(micros.astype("datetime64[us]"), type=pa.timestamp("us"))
 
 
 def _customer_ids(n: int) -> np.ndarray:
@@ -251,7 +238,7 @@ def generate_shop(
     cand_day = acquisition_day[cand_customer] + rng.random(cand_customer.size) * (
         active_end[cand_customer] - acquisition_day[cand_customer]
     )
-    keep = rng.random(cand_day.size) < season[_day_to_month_index(params, cand_day)] / max_season
+    keep = rng.random(cand_day.size) < season[day_to_month_index(params, cand_day)] / max_season
     buyers = np.flatnonzero(buys)
     order_customer = np.concatenate([buyers, cand_customer[keep]])
     order_day = np.concatenate([acquisition_day[buyers], cand_day[keep]])
@@ -372,7 +359,7 @@ def generate_shop(
             "StockCode": tx_code,
             "Description": tx_desc,
             "Quantity": pa.array(tx_quantity),
-            "InvoiceDate": _timestamps(params, tx_day),
+            "InvoiceDate": timestamps(params, tx_day),
             "UnitPrice": pc.cast(pa.array(tx_price), pa.decimal128(12, 2), safe=False),
             "CustomerID": customer_col,
             "Country": pa.array(country_names).take(pa.array(tx_country)),
@@ -409,7 +396,7 @@ def generate_shop(
         line_seq,
     )
 
-    customers = _crm(
+    customers = crm_table(
         rng,
         params,
         ids,
@@ -420,7 +407,7 @@ def generate_shop(
         order_day,
     )
     say(f"CRM rows: {len(customers):,}")
-    events = _clickstream(
+    events = clickstream_table(
         rng, params, id_array, order_customer, order_day, purchase_rate, acquisition_day, active_end, buys
     )
     say(f"clickstream events: {len(events):,}")
@@ -452,188 +439,3 @@ def generate_shop(
         "events": len(events),
     }
     return SyntheticShop(params, transactions, customers, events, latent, counts)
-
-
-def _crm(rng, params, ids, channels, countries, acquisition_day, order_customer, order_day) -> pa.Table:
-    """CRM rows: one at signup, then one per loyalty change (silver at 3 orders, gold at 8)."""
-    n = ids.size
-    first_names = np.array(["Olivia", "Noah", "Amelia", "Liam", "Mia", "Lucas", "Emma", "Hugo", "Sofia", "Jack"])
-    last_names = np.array(["Smith", "Jones", "Muller", "Martin", "Garcia", "Brown", "Dubois", "Visser"])
-    first = first_names[rng.integers(0, first_names.size, n)]
-    last = last_names[rng.integers(0, last_names.size, n)]
-    email = np.char.add(np.char.lower(np.char.add(np.char.add(first, "."), ids)), "@example.com")
-    phone = np.char.add("+44 7700 ", np.char.zfill(rng.integers(0, 999_999, n).astype(str), 6))
-    # Signups of non-buyers are spread like acquisitions; buyers sign up on their first order.
-    signup_day = acquisition_day
-
-    known = order_customer >= 0
-    cust, day = order_customer[known], order_day[known]
-    seq = np.lexsort((day, cust))
-    cust, day = cust[seq], day[seq]
-    first_idx = np.r_[0, np.flatnonzero(np.diff(cust)) + 1]
-    rank = np.arange(cust.size) - np.repeat(first_idx, np.diff(np.r_[first_idx, cust.size]))
-    change_rows = [(np.flatnonzero(rank == 2), "silver"), (np.flatnonzero(rank == 7), "gold")]
-
-    row_customer = [np.arange(n)]
-    row_day = [signup_day]
-    row_status = [np.full(n, "bronze")]
-    for idx, status in change_rows:
-        row_customer.append(cust[idx])
-        row_day.append(day[idx] + 1e-3)  # the CRM syncs moments after the qualifying order
-        row_status.append(np.full(idx.size, status))
-    rc = np.concatenate(row_customer)
-    rd = np.concatenate(row_day)
-    order = np.lexsort((rc, rd))
-    rc, rd, rs = rc[order], rd[order], np.concatenate(row_status)[order]
-    signup = np.datetime64(params.start) + np.floor(signup_day[rc]).astype("timedelta64[D]")
-    return pa.table(
-        {
-            "customer_id": pa.array(ids[rc]),
-            "email": pa.array(email[rc]),
-            "first_name": pa.array(first[rc]),
-            "last_name": pa.array(last[rc]),
-            "phone": pa.array(phone[rc]),
-            "signup_date": pa.array(signup.astype("datetime64[D]"), type=pa.date32()),
-            "acquisition_channel": pa.array(channels[rc]),
-            "country": pa.array(countries[rc]),
-            "loyalty_status": pa.array(rs),
-            "updated_at": _timestamps(params, rd),
-        },
-        schema=contracts.CUSTOMERS,
-    )
-
-
-def _clickstream(
-    rng, params, id_array, order_customer, order_day, purchase_rate, acquisition_day, active_end, buys
-) -> pa.Table:
-    """Sessions before and at each web order, background browsing while alive, anonymous traffic.
-
-    Browsing stops when a customer drops out, so recent sessions tell an observer that a customer
-    is still alive: information that purchase history alone (what BTYD models see) lacks.
-    """
-    start = (params.clickstream_start - params.start).days
-    n_days = params.n_days
-    web = rng.random(order_customer.size) < params.web_order_share
-    known = (order_customer >= 0) & (order_day >= start) & web
-    oc, od = order_customer[known], order_day[known]
-    # The checkout session ends at the order; a few research sessions in the two weeks before.
-    n_before = rng.poisson(0.3, oc.size)
-    before_customer = np.repeat(oc, n_before)
-    before_day = np.repeat(od, n_before) - rng.uniform(0.2, 14, before_customer.size)
-    # Background browsing at a rate tied to the purchase rate, while the customer is alive.
-    window = np.maximum(np.minimum(active_end, n_days) - np.maximum(acquisition_day, start), 0)
-    n_bg = rng.poisson(params.browse_rate_per_purchase * purchase_rate * window / DAYS_PER_YEAR * buys)
-    bg_customer = np.repeat(np.arange(len(id_array)), n_bg)
-    bg_day = np.maximum(acquisition_day[bg_customer], start) + rng.random(bg_customer.size) * window[bg_customer]
-    n_anon = int(params.anonymous_session_share * (oc.size + before_customer.size + bg_customer.size))
-    anon_day = rng.uniform(start, n_days, n_anon)
-
-    s_customer = np.concatenate([oc, before_customer, bg_customer, np.full(n_anon, -1)])
-    s_end_day = np.concatenate([od, before_day, bg_day, anon_day])
-    s_is_checkout = np.concatenate([np.ones(oc.size, bool), np.zeros(s_customer.size - oc.size, bool)])
-    s_events = 1 + rng.poisson(1.5, s_customer.size) + 2 * s_is_checkout
-    keep = s_end_day >= start
-    s_customer, s_end_day, s_is_checkout, s_events = (
-        s_customer[keep],
-        s_end_day[keep],
-        s_is_checkout[keep],
-        s_events[keep],
-    )
-    n_sessions = s_customer.size
-
-    e_session = np.repeat(np.arange(n_sessions), s_events)
-    gaps = rng.exponential(60.0 / SECONDS_PER_DAY, e_session.size)  # about a minute between events
-    csum = np.cumsum(gaps)
-    first_event = np.r_[0, np.cumsum(s_events)[:-1]]
-    session_total = np.add.reduceat(gaps, first_event)
-    offset_from_start = csum - np.repeat(csum[first_event] - gaps[first_event], s_events)
-    e_day = np.repeat(s_end_day - session_total, s_events) + offset_from_start
-    position_from_end = np.repeat(first_event + s_events, s_events) - np.arange(e_session.size)
-    # Event types as small integer codes (a string array of tens of millions would cost GBs).
-    event_types = pa.array(["page_view", "product_view", "search", "add_to_cart", "checkout"])
-    e_type = rng.choice(4, e_session.size, p=[0.5, 0.3, 0.12, 0.08]).astype(np.int8)
-    checkout = s_is_checkout[e_session]
-    e_type[checkout & (position_from_end == 1)] = 4
-    e_type[checkout & (position_from_end == 2)] = 3
-    del checkout, position_from_end, gaps, csum, offset_from_start
-    valid = (e_day >= start) & (e_day < n_days)
-    e_session, e_day, e_type = e_session[valid], e_day[valid], e_type[valid]
-
-    # Time order, so event ids follow time and the lake writer finds days already sorted.
-    seq = np.argsort(e_day, kind="stable")
-    e_session, e_day, e_type = e_session[seq], e_day[seq], e_type[seq]
-    del seq
-    e_customer = s_customer[e_session]
-    return pa.table(
-        {
-            "event_id": pa.array(np.arange(1, e_session.size + 1, dtype=np.int64)),
-            "session_id": pa.array(e_session.astype(np.int64) + 1),
-            "customer_id": id_array.take(pa.array(e_customer, mask=e_customer < 0)),
-            "event_type": event_types.take(pa.array(e_type)),
-            "event_timestamp": _timestamps(params, e_day),
-        },
-        schema=contracts.EVENTS,
-    )
-
-
-def oracle_revenue(shop: SyntheticShop, as_of: date, horizon_days: int = 365) -> pa.Table:
-    """Each acquired customer's expected net revenue (USD) over (as_of, as_of + horizon].
-
-    Uses the latent purchase and dropout rates, mean order value and whether the customer is
-    still alive at the end of `as_of`. The purchase rate is piecewise constant by calendar month
-    (seasonality), so the integral of rate x survival is exact per month segment.
-    """
-    params = shop.params
-    latent = shop.latent
-    d = (as_of - params.start).days + 1.0  # end of the as-of day, in day offsets
-    acquired = latent.column("acquisition_day").to_numpy() < d
-    buyer = latent.column("is_buyer").to_numpy()
-    sel = np.flatnonzero(acquired & buyer)
-    lam = latent.column("purchase_rate_per_year").to_numpy()[sel] / DAYS_PER_YEAR
-    mu = latent.column("dropout_rate_per_year").to_numpy()[sel] / DAYS_PER_YEAR
-    alive = latent.column("death_day").to_numpy()[sel] > d
-    spend = latent.column("mean_order_value_usd").to_numpy()[sel]
-
-    season = params.season_by_month()
-    edges = [d]
-    cursor = np.datetime64(as_of) + np.timedelta64(1, "D")
-    stop = np.datetime64(as_of) + np.timedelta64(horizon_days + 1, "D")
-    while cursor < stop:
-        nxt = min((cursor.astype("datetime64[M]") + 1).astype("datetime64[D]"), stop)
-        edges.append(edges[-1] + float((nxt - cursor).astype(int)))
-        cursor = nxt
-    months = _day_to_month_index(params, np.asarray(edges[:-1], dtype=float))
-    expected_orders = np.zeros(sel.size)
-    for (a, b), m in zip(zip(edges[:-1], edges[1:], strict=True), months, strict=True):
-        # integral of exp(-mu (t - d)) over [a, b]
-        expected_orders += season[m] * (np.exp(-mu * (a - d)) - np.exp(-mu * (b - d))) / mu
-    expected = np.where(alive, lam * expected_orders * expected_net_order_value(params, spend), 0.0)
-    return pa.table(
-        {
-            "customer_id": latent.column("customer_id").take(pa.array(sel)),
-            "as_of_date": pa.array(np.full(sel.size, np.datetime64(as_of, "D")), type=pa.date32()),
-            "horizon_days": pa.array(np.full(sel.size, horizon_days, dtype=np.int32)),
-            "is_alive": pa.array(alive),
-            "expected_revenue_usd": pa.array(expected),
-        }
-    )
-
-
-def write_shop(
-    shop: SyntheticShop,
-    lake_dir: Path,
-    oracle_as_of: Sequence[date] = (),
-    horizon_days: int = 365,
-) -> dict[str, int]:
-    """Land the shop's raw tables in `lake_dir` (date partitions) and the oracle beside them."""
-    lake_dir = Path(lake_dir)
-    partitions = landing.land_new_lake(
-        lake_dir, {"transactions": shop.transactions, "customers": shop.customers, "events": shop.events}
-    )
-    oracle_dir = lake_dir / "oracle"
-    lake.replace_partition(shop.latent, oracle_dir / "customer_latent")
-    for as_of in oracle_as_of:
-        lake.replace_partition(
-            oracle_revenue(shop, as_of, horizon_days), oracle_dir / "expected_revenue" / f"as_of_date={as_of}"
-        )
-    return partitions

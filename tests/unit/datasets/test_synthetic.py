@@ -12,7 +12,7 @@ import pytest
 
 from clv_jobs import contracts
 from clv_jobs.currency import USD_PER_UNIT
-from clv_jobs.datasets import synthetic
+from clv_jobs.datasets import synthetic, synthetic_lake
 
 
 def _digest(lake: Path) -> dict[str, str]:
@@ -27,7 +27,7 @@ def _digest(lake: Path) -> dict[str, str]:
 def test_same_seed_writes_the_same_bytes(tmp_path):
     for name in ("a", "b"):
         shop = synthetic.generate_shop(300, seed=5)
-        synthetic.write_shop(shop, tmp_path / name, oracle_as_of=[date(2023, 12, 31)])
+        synthetic_lake.write_shop(shop, tmp_path / name, oracle_as_of=[date(2023, 12, 31)])
     first, second = _digest(tmp_path / "a"), _digest(tmp_path / "b")
     assert first and first == second
 
@@ -104,7 +104,7 @@ def test_oracle_matches_realized_revenue_on_average():
     """The oracle's mean expected revenue is within 8% of what customers then spent."""
     shop = synthetic.generate_shop(6_000, seed=3)
     as_of = date(2023, 12, 31)
-    oracle = synthetic.oracle_revenue(shop, as_of, 365).to_pandas().set_index("customer_id")
+    oracle = synthetic_lake.oracle_revenue(shop, as_of, 365).to_pandas().set_index("customer_id")
     tx = shop.transactions.to_pandas().dropna(subset=["CustomerID"])
     rate = tx["Currency"].map(USD_PER_UNIT)
     tx["usd"] = tx["Quantity"] * tx["UnitPrice"].astype(float) * rate
@@ -118,7 +118,7 @@ def test_oracle_matches_realized_revenue_on_average():
 
 def test_oracle_excludes_customers_not_yet_acquired():
     shop = synthetic.generate_shop(500, seed=2)
-    oracle = synthetic.oracle_revenue(shop, date(2021, 6, 30), 365)
+    oracle = synthetic_lake.oracle_revenue(shop, date(2021, 6, 30), 365)
     acquired = shop.latent.filter(pc.less(shop.latent.column("acquisition_day"), 181.0))
     buyers = pc.sum(acquired.column("is_buyer")).as_py()
     assert len(oracle) == buyers

@@ -1,0 +1,81 @@
+"""The synthetic shop in the lake: its raw tables through the landing guard, and the oracle — each
+customer's expected net revenue over (D, D + horizon] from the latent parameters the generator
+knows. No model can do better on average."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+
+from clv_jobs import lake, landing
+from clv_jobs.datasets.synthetic import SyntheticShop, expected_net_order_value
+from clv_jobs.datasets.synthetic_time import DAYS_PER_YEAR, day_to_month_index
+
+__all__ = ["oracle_revenue", "write_shop"]
+
+
+def oracle_revenue(shop: SyntheticShop, as_of: date, horizon_days: int = 365) -> pa.Table:
+    """Each acquired customer's expected net revenue (USD) over (as_of, as_of + horizon].
+
+    Uses the latent purchase and dropout rates, mean order value and whether the customer is
+    still alive at the end of `as_of`. The purchase rate is piecewise constant by calendar month
+    (seasonality), so the integral of rate x survival is exact per month segment.
+    """
+    params = shop.params
+    latent = shop.latent
+    d = (as_of - params.start).days + 1.0  # end of the as-of day, in day offsets
+    acquired = latent.column("acquisition_day").to_numpy() < d
+    buyer = latent.column("is_buyer").to_numpy()
+    sel = np.flatnonzero(acquired & buyer)
+    lam = latent.column("purchase_rate_per_year").to_numpy()[sel] / DAYS_PER_YEAR
+    mu = latent.column("dropout_rate_per_year").to_numpy()[sel] / DAYS_PER_YEAR
+    alive = latent.column("death_day").to_numpy()[sel] > d
+    spend = latent.column("mean_order_value_usd").to_numpy()[sel]
+
+    season = params.season_by_month()
+    edges = [d]
+    cursor = np.datetime64(as_of) + np.timedelta64(1, "D")
+    stop = np.datetime64(as_of) + np.timedelta64(horizon_days + 1, "D")
+    while cursor < stop:
+        nxt = min((cursor.astype("datetime64[M]") + 1).astype("datetime64[D]"), stop)
+        edges.append(edges[-1] + float((nxt - cursor).astype(int)))
+        cursor = nxt
+    months = day_to_month_index(params, np.asarray(edges[:-1], dtype=float))
+    expected_orders = np.zeros(sel.size)
+    for (a, b), m in zip(zip(edges[:-1], edges[1:], strict=True), months, strict=True):
+        # integral of exp(-mu (t - d)) over [a, b]
+        expected_orders += season[m] * (np.exp(-mu * (a - d)) - np.exp(-mu * (b - d))) / mu
+    expected = np.where(alive, lam * expected_orders * expected_net_order_value(params, spend), 0.0)
+    return pa.table(
+        {
+            "customer_id": latent.column("customer_id").take(pa.array(sel)),
+            "as_of_date": pa.array(np.full(sel.size, np.datetime64(as_of, "D")), type=pa.date32()),
+            "horizon_days": pa.array(np.full(sel.size, horizon_days, dtype=np.int32)),
+            "is_alive": pa.array(alive),
+            "expected_revenue_usd": pa.array(expected),
+        }
+    )
+
+
+def write_shop(
+    shop: SyntheticShop,
+    lake_dir: Path,
+    oracle_as_of: Sequence[date] = (),
+    horizon_days: int = 365,
+) -> dict[str, int]:
+    """Land the shop's raw tables in `lake_dir` (date partitions) and the oracle beside them."""
+    lake_dir = Path(lake_dir)
+    partitions = landing.land_new_lake(
+        lake_dir, {"transactions": shop.transactions, "customers": shop.customers, "events": shop.events}
+    )
+    oracle_dir = lake_dir / "oracle"
+    lake.replace_partition(shop.latent, oracle_dir / "customer_latent")
+    for as_of in oracle_as_of:
+        lake.replace_partition(
+            oracle_revenue(shop, as_of, horizon_days), oracle_dir / "expected_revenue" / f"as_of_date={as_of}"
+        )
+    return partitions
