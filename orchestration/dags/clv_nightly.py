@@ -2,11 +2,13 @@
 
 check landing (each new raw file against its contract; rejects go to the quarantine) -> source
 freshness -> dbt build (staging, features, labels and their tests) -> score the month end
-on or before the logical date -> monitor it (drift, matured backtests, retrain decision) ->
-publish the ML marts -> when the monitor recommends retraining, trigger clv_weekly_training.
+on or before the logical date -> monitor it (drift, 30-day proxy, matured backtests, retrain
+decision, alerts) -> publish the ML marts -> when `retrain-needed` finds that a retrain could
+clear the monitor's alert (newer matured labels, a proxy drop, a failed gate), trigger
+clv_weekly_training; when it could not, the alert is raised for a person instead.
 
-A quarantined file fails check_landing (no retries: a person is alerted through the failure
-callback), and the build still runs on the files that passed (trigger rule all_done): the
+A quarantined file fails check_landing (no retries: check-landing raises a high-tier alert
+naming the file), and the build still runs on the files that passed (trigger rule all_done): the
 quarantined ones are already out of the lake's raw tables, and dbt's ledger test stops the build
 if check_landing did not run at all.
 

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from mlflow.tracking import MlflowClient
 
-from clv_jobs import registry
+from clv_jobs import ml_contracts, registry
 from clv_jobs.settings import Settings
 from clv_jobs.stages import evaluate as evaluate_stage
 from clv_jobs.stages import lifecycle as lifecycle_stage
@@ -252,7 +252,7 @@ def test_promote_and_rollback_move_the_champion_and_are_recorded(settings, monke
     assert shadowed.passed, shadowed.failed
     assert shadowed.figures["spearman"] == pytest.approx(1.0)  # same data, same seed: the same model
     assert str(client.get_model_version_by_alias(registry.MODEL_NAME, "ready-for-canary").version) == "2"
-    assert not (settings.lake_dir / "ml" / "scores").exists()  # shadow scores are never published
+    assert ml_contracts.partition_values(settings.lake_dir, "scores") == []  # shadow scores are never published
     with pytest.raises(ValueError, match="not approved since its shadow run"):
         registry.promote(settings.lake_dir, "2")
     lifecycle_stage.run_approve(settings, "2", by="ana", reason="shadow within limits")
