@@ -13,12 +13,23 @@ from __future__ import annotations
 import json
 import os
 import sys
+from dataclasses import dataclass
 from datetime import date
 
-__all__ = ["NAMESPACE", "TIERS", "route", "raise_alerts", "alerts_configured", "put_monitor_metrics"]
+__all__ = ["Alert", "NAMESPACE", "TIERS", "route", "raise_alerts", "alerts_configured", "put_monitor_metrics"]
 
 NAMESPACE = "clv-warehouse"
 TIERS = ("high", "medium", "low")
+
+
+@dataclass(frozen=True)
+class Alert:
+    """One alert: tier high (a pipeline or a critical data-quality check failed), medium (a
+    retrain trigger: drift or proxy) or low (early drift, a non-critical check)."""
+
+    tier: str
+    rule_name: str
+    message: str
 
 
 def route(tier: str) -> str:
@@ -37,7 +48,7 @@ def raise_alerts(
     sns=None,
     stream=None,
 ) -> list[dict]:
-    """Route each alert (objects with `tier`, `rule_name`, `message`) and land it as a row of
+    """Route each `Alert` and land it as a row of
     `ml/alerts/` (one partition per alert). Returns the rows."""
     from clv_jobs import ml_contracts, registry
 

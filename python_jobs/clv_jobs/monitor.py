@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from clv_jobs import evaluate
+from clv_jobs.alerts import Alert
 
 __all__ = [
     "PREDICTIONS",
@@ -31,7 +32,6 @@ __all__ = [
     "retrain_decision",
     "proxy_metrics",
     "kpi_cohorts",
-    "Alert",
     "monitor_alerts",
 ]
 
@@ -235,16 +235,6 @@ def kpi_cohorts(predicted, revenue, purchase_days) -> list[dict]:
             }
         )
     return rows
-
-
-@dataclass(frozen=True)
-class Alert:
-    """One alert: tier high (a pipeline or a critical data-quality check failed), medium (a
-    retrain trigger: drift or proxy) or low (early drift, a non-critical check)."""
-
-    tier: str
-    rule_name: str
-    message: str
 
 
 def monitor_alerts(drift: pd.DataFrame, proxy: pd.DataFrame, key_features: list[str], config: dict) -> list[Alert]:

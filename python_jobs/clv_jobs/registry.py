@@ -188,9 +188,7 @@ def land_decision(
         "test_as_of_date": test_as_of,
         "decided_at": decided_at,
     }
-    decision_id = f"{run_id}-{action}-{decided_at:%Y%m%dT%H%M%S%f}"
-    table = ml_contracts.to_table("decisions", [row])
-    lake.LakeRoot(lake_dir).write_partition(table, "ml", "decisions", f"decision_id={decision_id}")
+    ml_contracts.write(lake_dir, "decisions", f"{run_id}-{action}-{decided_at:%Y%m%dT%H%M%S%f}", [row])
 
 
 def record(lake_dir, version: str, action: str, reason: str, decided_by: str | None = None) -> None:

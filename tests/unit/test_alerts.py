@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from clv_jobs import alerts
-from clv_jobs.monitor import Alert
+from clv_jobs.alerts import Alert
 
 
 class FakeSns:

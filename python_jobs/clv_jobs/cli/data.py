@@ -117,7 +117,7 @@ def check_landing(lake: LakeOption = None) -> None:
     """Check every newly landed raw file against its contract before dbt reads the lake; a file
     that breaks it, or repeats one already landed, moves to the quarantine (exit 1, a high alert);
     a late or changed file is a restatement (a low alert)."""
-    from clv_jobs import alerts, erasure, landing, monitor, registry
+    from clv_jobs import alerts, erasure, landing, registry
 
     lake_dir = lake_folder(lake)
     with lake_writer_lock(lake_dir):
@@ -132,9 +132,9 @@ def check_landing(lake: LakeOption = None) -> None:
     for path, why in report.quarantined.items():
         typer.echo(f"error: quarantined {path}: {why}", err=True)
     # A quarantined file is a critical data-quality failure (high); a restatement is not (low).
-    raised = [monitor.Alert("high", "file_quarantined", f"{p}: {why}") for p, why in report.quarantined.items()]
-    raised += [monitor.Alert("low", "history_restated", f"{p} rewrites history already built") for p in report.restated]
-    raised += [monitor.Alert("low", "history_restated", f"{p} was removed after it was built") for p in report.removed]
+    raised = [alerts.Alert("high", "file_quarantined", f"{p}: {why}") for p, why in report.quarantined.items()]
+    raised += [alerts.Alert("low", "history_restated", f"{p} rewrites history already built") for p in report.restated]
+    raised += [alerts.Alert("low", "history_restated", f"{p} was removed after it was built") for p in report.removed]
     alerts.raise_alerts(lake_dir, raised, raised_by="check-landing")
     if report.quarantined:
         typer.echo(
@@ -226,14 +226,19 @@ def pii_key() -> None:
 
 @app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
 def locked(ctx: typer.Context) -> None:
-    """Run a command holding the lake's writer lock, e.g. `clv-jobs locked -- dbt build` (the
-    DAG's dbt steps), so it never overlaps score, monitor, train or a load."""
-    import subprocess
-
+    """Run a command holding the lake's writer lock, e.g. `clv-jobs locked -- make report`, so it
+    never overlaps score, monitor, train or a load (for dbt itself: `clv-jobs dbt ...`)."""
     if not ctx.args:
         raise typer.BadParameter("give the command to run after --, e.g. clv-jobs locked -- dbt build")
+    _run_locked(ctx.args)
+
+
+def _run_locked(command: list[str]) -> None:
+    """Run `command` holding the lake's writer lock; exit with its code."""
+    import subprocess
+
     with lake_writer_lock():
-        code = subprocess.run(ctx.args).returncode
+        code = subprocess.run(command).returncode
     raise typer.Exit(code)
 
 
@@ -241,15 +246,11 @@ def locked(ctx: typer.Context) -> None:
 def dbt(ctx: typer.Context) -> None:
     """Run the project's dbt holding the lake's writer lock, e.g. `clv-jobs dbt build --selector
     ml_marts` (what the Airflow DAGs run), so a build never overlaps score, monitor or train."""
-    import subprocess
-
     from clv_jobs import dbt_cli
 
     if not ctx.args:
         raise typer.BadParameter("give the dbt command, e.g. clv-jobs dbt build")
-    with lake_writer_lock():
-        code = subprocess.run(dbt_cli.dbt_command(*ctx.args)).returncode
-    raise typer.Exit(code)
+    _run_locked(dbt_cli.dbt_command(*ctx.args))
 
 
 @app.command()

@@ -250,9 +250,9 @@ def alert(
     raised_by: Annotated[str, typer.Option(help="The job or DAG raising it.")] = "cli",
 ) -> None:
     """Raise one alert: route it by tier (SNS topic per tier, else stderr) and land it in lake/ml/alerts/."""
-    from clv_jobs import alerts, monitor
+    from clv_jobs import alerts
 
-    alerts.raise_alerts(load_settings().lake_dir, [monitor.Alert(tier, rule, message)], raised_by=raised_by)
+    alerts.raise_alerts(load_settings().lake_dir, [alerts.Alert(tier, rule, message)], raised_by=raised_by)
 
 
 @app.command()

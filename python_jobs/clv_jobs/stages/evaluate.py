@@ -12,7 +12,7 @@ from pathlib import Path
 import mlflow
 import pandas as pd
 
-from clv_jobs import evaluate, ml_contracts, monitor, registry, report, warehouse
+from clv_jobs import evaluate, lake, ml_contracts, monitor, registry, report, warehouse
 from clv_jobs.baselines import Baselines
 from clv_jobs.model import ClvModel, load_model_config, order_examples
 from clv_jobs.settings import Settings
@@ -27,6 +27,7 @@ __all__ = [
     "land_evaluations",
     "run_evaluate",
     "test_date_proxy",
+    "landed_metric",
     "PROXY_METRIC",
 ]
 
@@ -105,6 +106,18 @@ def land_evaluations(lake_dir, run_id, version, test_as_of, metrics, slices, fai
     columns = ["slice_name", "slice_value", "model_name", "metric", "value"]
     frame = pd.DataFrame(rows, columns=columns).assign(model_version=str(version), test_as_of_date=test_as_of)
     ml_contracts.write(lake_dir, "evaluations", run_id, frame)
+
+
+def landed_metric(lake_dir, metric: str) -> dict[str, float]:
+    """Each model version's xgboost `metric` (slice "all") from the landed evaluations, the one
+    of its newest test as-of date winning; {} before any evaluation landed."""
+    root = lake.LakeRoot(lake_dir)
+    if not root.exists("ml", "evaluations"):
+        return {}
+    rows = root.read("ml", "evaluations")
+    rows = rows[(rows["model_name"] == "xgboost") & (rows["slice_name"] == "all") & (rows["metric"] == metric)]
+    latest = rows.sort_values("test_as_of_date", kind="stable").drop_duplicates("model_version", keep="last")
+    return dict(zip(latest["model_version"].astype(str), latest["value"].astype(float), strict=True))
 
 
 def test_date_proxy(settings: Settings, test: pd.DataFrame, test_as_of: date) -> float:

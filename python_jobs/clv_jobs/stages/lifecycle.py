@@ -8,9 +8,10 @@ from datetime import date
 
 import pandas as pd
 
-from clv_jobs import alerts, lake, lifecycle, monitor, registry, warehouse
+from clv_jobs import alerts, lake, lifecycle, registry, warehouse
 from clv_jobs.model import load_model_config
 from clv_jobs.settings import Settings
+from clv_jobs.stages.evaluate import landed_metric
 
 __all__ = ["run_retrain_needed", "run_approve", "learned_through"]
 
@@ -39,20 +40,9 @@ def _newest_matured(settings: Settings) -> date | None:
 
 
 def _champion_below_gate(settings: Settings, champion: str | None) -> bool:
-    root = lake.LakeRoot(settings.lake_dir)
-    if champion is None or not root.exists("ml", "evaluations"):
-        return False
-    rows = root.read("ml", "evaluations")
-    rows = rows[
-        (rows["model_version"] == champion)
-        & (rows["model_name"] == "xgboost")
-        & (rows["slice_name"] == "all")
-        & (rows["metric"] == "normalized_gini")
-    ]
-    if rows.empty:
-        return False
-    latest = rows.sort_values("test_as_of_date").iloc[-1]
-    return bool(latest["value"] < load_model_config()["gates"]["min_normalized_gini"])
+    """The champion's newest landed Gini (e.g. `evaluate` on a newer test date) is below the gate."""
+    gini = landed_metric(settings.lake_dir, "normalized_gini").get(str(champion))
+    return gini is not None and gini < load_model_config()["gates"]["min_normalized_gini"]
 
 
 def run_retrain_needed(settings: Settings, as_of_date: date) -> lifecycle.RetrainAssessment:
@@ -82,7 +72,7 @@ def run_retrain_needed(settings: Settings, as_of_date: date) -> lifecycle.Retrai
     if run["retrain"] and not assessment.retrain:
         alerts.raise_alerts(
             settings.lake_dir,
-            [monitor.Alert("medium", "alert_persists", assessment.message)],
+            [alerts.Alert("medium", "alert_persists", assessment.message)],
             raised_by="retrain-needed",
             model_version=newest or "",
             as_of_date=as_of_date,

@@ -14,7 +14,7 @@ import pandas as pd
 from clv_jobs import alerts, lake, landing, ml_contracts, monitor, registry, warehouse
 from clv_jobs.model import load_model_config
 from clv_jobs.settings import Settings
-from clv_jobs.stages.evaluate import PROXY_METRIC
+from clv_jobs.stages.evaluate import PROXY_METRIC, landed_metric
 from clv_jobs.stages.score import features_at
 
 __all__ = ["MonitorOutcome", "run_monitor"]
@@ -28,23 +28,11 @@ class MonitorOutcome:
     backtests: pd.DataFrame
     proxy: pd.DataFrame
     decision: monitor.RetrainDecision
-    alerts: list[monitor.Alert]
+    alerts: list[alerts.Alert]
 
 
 def _scored_dates(lake_dir) -> list[date]:
     return [date.fromisoformat(v) for v in ml_contracts.partition_values(lake_dir, "scores")]
-
-
-def _version_metric(lake_dir, metric: str) -> dict[str, float]:
-    """Each model version's own value of an xgboost `metric` on its test as-of date, from the
-    landed evaluations (the latest evaluation of a version wins); read once per monitor run."""
-    root = lake.LakeRoot(lake_dir)
-    if not root.exists("ml", "evaluations"):
-        return {}
-    rows = root.read("ml", "evaluations")
-    rows = rows[(rows["model_name"] == "xgboost") & (rows["slice_name"] == "all") & (rows["metric"] == metric)]
-    latest = rows.drop_duplicates("model_version", keep="last")
-    return dict(zip(latest["model_version"].astype(str), latest["value"].astype(float), strict=True))
 
 
 def _read_scores(root: lake.LakeRoot, as_of: date) -> pd.DataFrame:
@@ -103,7 +91,7 @@ def _proxy(settings, root, dates: list[date], window: int, max_drop: float, prog
     if not dates:
         columns = [c for c in ml_contracts.ML_TABLES["proxy"].column_names if c != "monitored_at"]
         return pd.DataFrame(columns=columns).astype({"is_triggered": bool}), cohort_rows
-    references = _version_metric(settings.lake_dir, PROXY_METRIC)
+    references = landed_metric(settings.lake_dir, PROXY_METRIC)
     in_list = ", ".join(f"'{d}'" for d in dates)
     realized = warehouse.read_mart(
         settings,
@@ -219,7 +207,7 @@ def _realized_backtests(settings: Settings, dates: list[date], horizon: int, pro
     customers without a complete label are counted, not hidden)."""
     rows, test_ginis = [], {}
     if dates:
-        test_ginis = _version_metric(settings.lake_dir, "normalized_gini")
+        test_ginis = landed_metric(settings.lake_dir, "normalized_gini")
         progress(f"realized backtest of the scores at {', '.join(map(str, dates))} (horizon matured)")
         in_list = ", ".join(f"'{d}'" for d in dates)
         labels = warehouse.read_mart(

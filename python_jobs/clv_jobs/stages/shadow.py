@@ -106,12 +106,11 @@ def run_shadow(settings: Settings, version: str, as_of_date: date, progress=lamb
     if failed:
         alerts.raise_alerts(
             settings.lake_dir,
-            [monitor.Alert("medium", "shadow_failed", f"challenger {version}: {summary}")],
+            [alerts.Alert("medium", "shadow_failed", f"challenger {version}: {summary}")],
             raised_by="shadow",
             model_version=version,
             as_of_date=as_of_date,
         )
     else:
         registry.set_alias(registry.READY_FOR_CANARY, version)
-    ml_contracts.ensure_tables(settings.lake_dir)
     return ShadowOutcome(shadow_id, champion_version, version, as_of_date, figures, failed, partition)
