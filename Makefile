@@ -21,7 +21,7 @@ export UV_PYTHON_DOWNLOADS := never
 AIRFLOW_VENV := .airflow
 IAC_VENV := .iac
 
-.PHONY: help setup airflow iac demo lifecycle test test-expectations lint bench clean
+.PHONY: help setup airflow iac browser demo dashboards lifecycle test test-expectations lint bench clean
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "} {printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2}'
@@ -52,17 +52,28 @@ $(IAC_VENV)/.installed: terraform/checks/requirements.lock | $(BIN)/.installed
 
 iac: $(IAC_VENV)/.installed ## Create .iac/ with terraform (fmt) and checkov for the Terraform checks
 
+# The dashboard tests drive Debian's headless Chromium (Playwright's own browser download is not
+# reachable offline); installing it needs root, as in CI.
+browser: ## Install headless Chromium from Debian (apt) for the dashboard tests, if missing
+	@command -v chromium >/dev/null 2>&1 || { \
+		if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+		else echo "no chromium and not root: the dashboard tests will be skipped (sudo apt-get install -y chromium)" >&2; fi; }
+
 demo: setup ## The whole loop on DuckDB: generate (CUSTOMERS=20000) -> check landing -> dbt build -> train -> score -> monitor -> ML marts -> summary
 	$(BIN)/clv-jobs generate --customers $(CUSTOMERS) --seed $(SEED)
 	$(BIN)/clv-jobs check-landing
-	$(BIN)/dbt build
+	$(BIN)/clv-jobs dbt build
 	cp target/run_results.json target/run_results_warehouse.json
 	$(BIN)/clv-jobs train
 	$(BIN)/clv-jobs score --as-of-date $(PREVIOUS_AS_OF)
 	$(BIN)/clv-jobs score --as-of-date $(AS_OF)
 	$(BIN)/clv-jobs monitor --as-of-date $(AS_OF)
-	$(BIN)/dbt build --selector ml_marts
+	$(BIN)/clv-jobs dbt build --selector ml_marts
 	$(BIN)/clv-jobs summary --run-results target/run_results_warehouse.json --run-results target/run_results.json
+
+dashboards: setup ## Serve the dashboards on http://127.0.0.1:8501 (after make demo): customer value, model performance, operations
+	$(BIN)/clv-jobs dashboards publish
+	$(BIN)/clv-jobs dashboards serve
 
 # Its own lake, warehouse and registry under .lifecycle/ (the demo's stay as they are).
 LIFECYCLE := $(CURDIR)/.lifecycle
@@ -76,11 +87,11 @@ lifecycle: setup ## The model lifecycle on a shop whose behaviour shifts (CUSTOM
 		$(CURDIR)/scripts/lifecycle_demo.sh
 
 lint: setup ## ruff on the Python code, sqlfluff (dbt templater) on the models and singular tests
-	$(BIN)/ruff check python_jobs tests orchestration
-	$(BIN)/ruff format --check python_jobs tests orchestration
+	$(BIN)/ruff check python_jobs tests orchestration dashboards
+	$(BIN)/ruff format --check python_jobs tests orchestration dashboards
 	CLV_DUCKDB_PATH=$$(mktemp -d)/lint.duckdb $(BIN)/sqlfluff lint models tests/dbt
 
-test: setup airflow iac ## Lint, then every test: pytest (units, dbt on DuckDB and PostgreSQL, Airflow DAGs, dbt_expectations suite)
+test: setup airflow iac browser ## Lint, then every test: pytest (units, dbt on DuckDB and PostgreSQL, Airflow DAGs, dbt_expectations suite)
 	@scripts/start_postgres.sh || { if [ -n "$$CI" ]; then exit 1; else echo "PostgreSQL unavailable: its tests will be skipped" >&2; fi; }
 	$(MAKE) --no-print-directory lint
 	$(BIN)/pytest
@@ -94,4 +105,4 @@ bench: setup ## Benchmark generate + dbt build and the landing guard at 100k and
 	$(BIN)/clv-jobs bench landing --customers 100000 --customers 1000000
 
 clean: ## Remove generated data, DuckDB files and dbt artefacts (keeps .venv)
-	rm -rf lake clv.duckdb target logs dbt_packages .bench .backtest reports mlflow.db mlruns mlartifacts
+	rm -rf lake clv.duckdb clv.dashboards.duckdb target logs dbt_packages .bench .backtest reports mlflow.db mlruns mlartifacts

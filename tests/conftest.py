@@ -166,3 +166,24 @@ def model_config(monkeypatch, directory: Path, text: str = LOOSE_GATES) -> Path:
     path.write_text(text)
     monkeypatch.setenv("CLV_MODEL_CONFIG", str(path))
     return path
+
+
+def workspace_env(work: Path) -> dict[str, str]:
+    """The environment of a whole product in a folder of its own (lake, DuckDB warehouse, MLflow
+    registry, reports, dbt's target/ and logs/), run from `work` against this project, with the
+    small-sample gates (written to `work/loose.toml`)."""
+    (work / "loose.toml").write_text(LOOSE_GATES)
+    return {
+        **os.environ,
+        "CLV_MODEL_CONFIG": str(work / "loose.toml"),
+        "CLV_LAKE_DIR": str(work / "lake"),
+        "CLV_DUCKDB_PATH": str(work / "clv.duckdb"),
+        "CLV_MLFLOW_TRACKING_URI": f"sqlite:///{work / 'mlflow.db'}",
+        "CLV_REPORTS_DIR": str(work / "reports"),
+        "CLV_DBT_PROJECT_DIR": str(PROJECT_DIR),
+        "DBT_PROJECT_DIR": str(PROJECT_DIR),
+        "DBT_PROFILES_DIR": str(PROJECT_DIR),
+        "DBT_TARGET_PATH": str(work / "target"),
+        "CLV_DBT_TARGET_PATH": str(work / "target"),
+        "DBT_LOG_PATH": str(work / "logs"),
+    }

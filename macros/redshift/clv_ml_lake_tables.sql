@@ -127,5 +127,16 @@
             ('message', 'varchar(4096)'),
             ('route', 'varchar(256)'),
             ('raised_at', 'timestamp')]},
+        'pipeline_runs': {'partition': ('run_id', 'varchar(128)'), 'columns': [
+            ('tool', 'varchar(16)'),
+            ('command', 'varchar(256)'),
+            ('step_name', 'varchar(256)'),
+            ('step_kind', 'varchar(32)'),
+            ('status', 'varchar(16)'),
+            ('failures', 'bigint'),
+            ('message', 'varchar(4096)'),
+            ('started_at', 'timestamp'),
+            ('duration_seconds', 'double precision'),
+            ('recorded_at', 'timestamp')]},
     }) }}
 {%- endmacro %}

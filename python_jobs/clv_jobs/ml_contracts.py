@@ -244,6 +244,23 @@ _TABLES = [
         ),
         "One row per alert raised, with its tier and where it was routed.",
     ),
+    MlTable(
+        "pipeline_runs",
+        ("run_id", "varchar(128)"),
+        (
+            ("tool", "varchar(16)"),
+            ("command", "varchar(256)"),
+            ("step_name", "varchar(256)"),
+            ("step_kind", "varchar(32)"),
+            ("status", "varchar(16)"),
+            ("failures", "bigint"),
+            ("message", "varchar(4096)"),
+            ("started_at", "timestamp"),
+            ("duration_seconds", "double precision"),
+            ("recorded_at", "timestamp"),
+        ),
+        "One row per pipeline step run: a clv-jobs command, or a dbt node of a dbt invocation.",
+    ),
 ]
 
 ML_TABLES: dict[str, MlTable] = {t.name: t for t in _TABLES}

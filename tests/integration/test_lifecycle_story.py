@@ -7,38 +7,20 @@ fct_model_decisions tells the story in order."""
 
 from __future__ import annotations
 
-import os
 import subprocess
 
 import duckdb
 import pandas as pd
 import pytest
 
-from conftest import BIN, LOOSE_GATES, PROJECT_DIR
+from conftest import BIN, PROJECT_DIR, workspace_env
 
 
 @pytest.fixture(scope="module")
 def story(tmp_path_factory):
     work = tmp_path_factory.mktemp("lifecycle")
-    (work / "loose.toml").write_text(LOOSE_GATES)  # 3,000 customers: the small-sample gates
-    env = {
-        **os.environ,
-        "BIN": str(BIN),
-        "CUSTOMERS": "3000",
-        "SEED": "12",
-        "USER": "ana",
-        "CLV_MODEL_CONFIG": str(work / "loose.toml"),
-        "CLV_LAKE_DIR": str(work / "lake"),
-        "CLV_DUCKDB_PATH": str(work / "clv.duckdb"),
-        "CLV_MLFLOW_TRACKING_URI": f"sqlite:///{work / 'mlflow.db'}",
-        "CLV_REPORTS_DIR": str(work / "reports"),
-        "CLV_DBT_PROJECT_DIR": str(PROJECT_DIR),
-        "DBT_PROJECT_DIR": str(PROJECT_DIR),
-        "DBT_PROFILES_DIR": str(PROJECT_DIR),
-        "DBT_TARGET_PATH": str(work / "target"),
-        "CLV_DBT_TARGET_PATH": str(work / "target"),
-        "DBT_LOG_PATH": str(work / "logs"),
-    }
+    # 3,000 customers: the small-sample gates
+    env = {**workspace_env(work), "BIN": str(BIN), "CUSTOMERS": "3000", "SEED": "12", "USER": "ana"}
     run = subprocess.run(
         ["bash", str(PROJECT_DIR / "scripts" / "lifecycle_demo.sh")], env=env, cwd=work, capture_output=True, text=True
     )

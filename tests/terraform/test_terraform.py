@@ -17,6 +17,7 @@ IAC_BIN = PROJECT_DIR / ".iac" / "bin"
 FILES = sorted(TERRAFORM.rglob("*.tf"))
 # Resource types of this code that AWS cannot tag; every other resource must set tags.
 NOT_TAGGABLE = {
+    "aws_cloudwatch_dashboard",
     "aws_ecr_lifecycle_policy",
     "aws_kms_alias",
     "aws_iam_role_policy",
@@ -136,3 +137,21 @@ def test_checkov_finds_no_failed_check():
             if "checkov:skip=" in line:
                 check, _, reason = line.split("checkov:skip=", 1)[1].partition(":")
                 assert len(reason.strip()) > 20, f"{path.relative_to(TERRAFORM)}: {check} skipped without a reason"
+
+
+def test_the_operations_dashboard_shows_every_metric_the_jobs_put():
+    """The CloudWatch dashboard draws exactly the metrics clv-jobs and the DAGs publish, and both
+    alarms; a metric added to the code without a widget (or a widget of no metric) fails."""
+    import json
+    import re
+
+    template = (TERRAFORM / "modules" / "alerts" / "operations_dashboard.json.tftpl").read_text()
+    body = json.loads(re.sub(r"\$\{\w+\}", "x", template))
+    drawn = {m[1] for w in body["widgets"] if w["type"] == "metric" for m in w["properties"]["metrics"]}
+    assert {m[0] for w in body["widgets"] if w["type"] == "metric" for m in w["properties"]["metrics"]} == {
+        "clv-warehouse"
+    }
+    code = [*(PROJECT_DIR / "python_jobs").rglob("*.py"), *(PROJECT_DIR / "orchestration" / "dags").rglob("*.py")]
+    put = {name for path in code for name in re.findall(r'"MetricName": "(\w+)"', path.read_text())}
+    assert put == drawn == {"FailedTasks", "RetrainRecommended", "DriftColumnsAlert", "DriftColumnsWarn"}
+    assert "${failed_jobs_alarm_arn}" in template and "${drift_alarm_arn}" in template

@@ -22,6 +22,7 @@ STAGING = {
     "monitor_runs": "stg_ml__monitor_runs",
     "shadow_runs": "stg_ml__shadow_runs",
     "alerts": "stg_ml__alerts",
+    "pipeline_runs": "stg_ml__pipeline_runs",
 }
 
 

@@ -15,6 +15,12 @@ customers as (
 
 ),
 
+tiers as (
+
+    select * from {{ ref('clv_value_tiers') }}
+
+),
+
 ranked as (
 
     select
@@ -33,6 +39,7 @@ final as (
         ranked.customer_id,
         ranked.model_version,
         ranked.value_tier,
+        tiers.tier_rank as value_tier_rank,
         customers.acquisition_channel,
         customers.country,
         ranked.reason_1,
@@ -47,6 +54,8 @@ final as (
     from ranked
     left join customers
         on ranked.customer_id = customers.customer_id
+    left join tiers
+        on ranked.value_tier = tiers.value_tier
     where ranked.recency_rank = 1
 
 )

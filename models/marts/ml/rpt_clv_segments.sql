@@ -8,25 +8,35 @@ scores as (
 
 ),
 
+tiers as (
+
+    select * from {{ ref('clv_value_tiers') }}
+
+),
+
 final as (
 
     select
-        as_of_date,
-        model_version,
-        value_tier,
+        scores.as_of_date,
+        scores.model_version,
+        scores.value_tier,
+        tiers.tier_rank as value_tier_rank,
         count(*) as customers,
         -- Summed as decimals (exact), so the result does not depend on the order rows are added in.
-        cast(sum(cast(predicted_clv as {{ dbt.type_numeric() }})) as double precision)
+        cast(sum(cast(scores.predicted_clv as {{ dbt.type_numeric() }})) as double precision)
             as predicted_clv_total,
-        cast(avg(cast(predicted_clv as {{ dbt.type_numeric() }})) as double precision)
+        cast(avg(cast(scores.predicted_clv as {{ dbt.type_numeric() }})) as double precision)
             as predicted_clv_mean,
-        cast(avg(cast(churn_probability as {{ dbt.type_numeric() }})) as double precision)
+        cast(avg(cast(scores.churn_probability as {{ dbt.type_numeric() }})) as double precision)
             as churn_probability_mean
     from scores
+    left join tiers
+        on scores.value_tier = tiers.value_tier
     group by
-        as_of_date,
-        model_version,
-        value_tier
+        scores.as_of_date,
+        scores.model_version,
+        scores.value_tier,
+        tiers.tier_rank
 
 )
 

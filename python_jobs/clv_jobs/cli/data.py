@@ -233,12 +233,16 @@ def locked(ctx: typer.Context) -> None:
     _run_locked(ctx.args)
 
 
-def _run_locked(command: list[str]) -> None:
-    """Run `command` holding the lake's writer lock; exit with its code."""
+def _run_locked(command: list[str], after=None) -> None:
+    """Run `command` holding the lake's writer lock, then `after(started, code)` still holding it;
+    exit with the command's code."""
     import subprocess
 
     with lake_writer_lock():
+        started = time.time()
         code = subprocess.run(command).returncode
+        if after is not None:
+            after(started, code)
     raise typer.Exit(code)
 
 
@@ -246,11 +250,25 @@ def _run_locked(command: list[str]) -> None:
 def dbt(ctx: typer.Context) -> None:
     """Run the project's dbt holding the lake's writer lock, e.g. `clv-jobs dbt build --selector
     ml_marts` (what the Airflow DAGs run), so a build never overlaps score, monitor or train."""
-    from clv_jobs import dbt_cli
+    from clv_jobs import dbt_cli, pipeline_runs
+    from clv_jobs.cli.dashboards import publish_if_duckdb
 
     if not ctx.args:
         raise typer.BadParameter("give the dbt command, e.g. clv-jobs dbt build")
-    _run_locked(dbt_cli.dbt_command(*ctx.args))
+    command = dbt_cli.dbt_command(*ctx.args)
+
+    def after_build(started: float, code: int) -> None:
+        # dbt's own record of each node (status, failures, time), when this invocation wrote one.
+        settings = load_settings()
+        path = pipeline_runs.run_results_path(ctx.args)
+        if path.exists() and path.stat().st_mtime >= started:
+            rows = pipeline_runs.dbt_rows(pipeline_runs.read_run_results(path) or {}, ["dbt", *ctx.args])
+            pipeline_runs.record(settings.lake_dir, rows, "dbt", lambda m: typer.echo(m, err=True))
+        # Only a good build is published: the dashboards keep the last good state.
+        if code == 0 and ctx.args[0] in ("build", "run", "seed", "snapshot"):
+            publish_if_duckdb(settings)
+
+    _run_locked(command, after_build)
 
 
 @app.command()

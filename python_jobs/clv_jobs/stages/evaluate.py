@@ -44,6 +44,7 @@ class Evaluation:
     slices: pd.DataFrame  # the candidate's metrics per slice value
     fairness: dict
     importance: pd.Series  # mean |SHAP| per feature
+    deciles: pd.DataFrame  # the candidate's calibration: mean predicted vs realized per decile
 
 
 def evaluate_model(model: ClvModel, test: pd.DataFrame, label: str, columns: list[str], gates: dict) -> Evaluation:
@@ -63,6 +64,7 @@ def evaluate_model(model: ClvModel, test: pd.DataFrame, label: str, columns: lis
             model.contributions(test.sample(min(len(test), SHAP_SAMPLE_ROWS), random_state=0)),
             model.encoder.feature_names,
         ),
+        deciles=evaluate.decile_table(test[label], test["pred_xgboost"]),
     )
 
 
@@ -72,7 +74,7 @@ def write_evaluation(evaluation: Evaluation, test, label, columns, out_dir: Path
     files = report.write_plots(test, label, columns, evaluation.importance, out_dir / "plots")
     evaluation.metrics.to_csv(out_dir / "metrics.csv", index=False)
     evaluation.slices.to_csv(out_dir / "slices.csv", index=False)
-    evaluate.decile_table(test[label], test["pred_xgboost"]).to_csv(out_dir / "deciles.csv", index=False)
+    evaluation.deciles.to_csv(out_dir / "deciles.csv", index=False)
     return [*files, out_dir / "metrics.csv", out_dir / "slices.csv", out_dir / "deciles.csv"]
 
 
@@ -90,17 +92,25 @@ def log_evaluation(files: list[Path]) -> None:
         mlflow.log_artifact(str(path), "plots" if path.suffix == ".png" else "evaluation")
 
 
-def land_evaluations(lake_dir, run_id, version, test_as_of, metrics, slices, fairness, extra=None) -> None:
-    """Every metric of an evaluation as rows of ml/evaluations; `extra`: more xgboost metrics."""
+def land_evaluations(lake_dir, run_id, version, test_as_of, evaluation: Evaluation, extra=None) -> None:
+    """Every metric of an evaluation as rows of ml/evaluations: each model's metrics (slice
+    "all"), the candidate's per slice, its fairness ratio, its calibration per decile (slice
+    "decile") and its global SHAP importance (slice "feature"); `extra`: more xgboost metrics."""
     rows = []
-    for record in metrics.to_dict("records"):
+    for record in evaluation.metrics.to_dict("records"):
         for metric, value in record.items():
             if metric != "model":
                 rows.append(("all", "all", record["model"], metric, float(value)))
-    for record in slices.to_dict("records"):
+    for record in evaluation.slices.to_dict("records"):
         for metric in ("rmse", "mae", "normalized_gini", "spearman", "top10_capture", "bias", "mean_prediction"):
             rows.append((record["slice_name"], str(record["slice_value"]), "xgboost", metric, float(record[metric])))
+    fairness = evaluation.fairness
     rows.append((fairness["slice"], "all", "xgboost", "disparate_impact_ratio", float(fairness["ratio"])))
+    for record in evaluation.deciles.to_dict("records"):
+        for metric in ("customers", "mean_predicted", "mean_actual", "share_of_revenue"):
+            rows.append(("decile", str(int(record["decile"])), "xgboost", metric, float(record[metric])))
+    for feature, value in evaluation.importance.items():
+        rows.append(("feature", str(feature), "xgboost", "mean_abs_shap", float(value)))
     for metric, value in (extra or {}).items():
         rows.append(("all", "all", "xgboost", metric, float(value)))
     columns = ["slice_name", "slice_value", "model_name", "metric", "value"]
@@ -189,9 +199,7 @@ def run_evaluate(settings: Settings, version: str | None = None, progress=lambda
         run.info.run_id,
         version,
         test_as_of,
-        evaluation.metrics,
-        evaluation.slices,
-        evaluation.fairness,
+        evaluation,
         {PROXY_METRIC: test_date_proxy(settings, test, test_as_of)},
     )
     return EvaluateOutcome(run.info.run_id, version, test_as_of, evaluation.metrics, evaluation.fairness, report_dir)

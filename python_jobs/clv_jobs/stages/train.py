@@ -230,9 +230,7 @@ def register_trained(
         for path in [*files, tmp / "model_card.md"]:
             shutil.copy(path, report_dir / path.name)
 
-    land_evaluations(
-        settings.lake_dir, run.info.run_id, version, test_as_of, metrics, slices, fairness, {PROXY_METRIC: proxy}
-    )
+    land_evaluations(settings.lake_dir, run.info.run_id, version, test_as_of, evaluation, {PROXY_METRIC: proxy})
     ml_contracts.ensure_tables(settings.lake_dir)
     registry.land_decision(
         settings.lake_dir, run.info.run_id, version, decision, gate.reasons, by_model["xgboost"], test_as_of

@@ -55,3 +55,16 @@ resource "aws_cloudwatch_metric_alarm" "drift_alert" {
   alarm_actions       = [aws_sns_topic.this["medium"].arn]
   tags                = var.tags
 }
+
+# The operations dashboard in production: the same metrics the alarms watch, and the alarms'
+# states (the Streamlit Operations page shows the per-step detail from the warehouse).
+data "aws_region" "current" {}
+
+resource "aws_cloudwatch_dashboard" "operations" {
+  dashboard_name = "${var.name}-operations"
+  dashboard_body = templatefile("${path.module}/operations_dashboard.json.tftpl", {
+    region                = data.aws_region.current.name
+    failed_jobs_alarm_arn = aws_cloudwatch_metric_alarm.failed_jobs.arn
+    drift_alarm_arn       = aws_cloudwatch_metric_alarm.drift_alert.arn
+  })
+}

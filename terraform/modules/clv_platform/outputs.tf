@@ -47,3 +47,8 @@ output "alerts_topic_arns" {
   description = "SNS topic per alert tier: CLV_ALERT_TOPIC_ARN_HIGH, _MEDIUM and _LOW for the workers."
   value       = module.alerts.alerts_topic_arns
 }
+
+output "operations_dashboard_name" {
+  description = "CloudWatch dashboard of the jobs' metrics (failed tasks, retrain, drift) and the alarms."
+  value       = module.alerts.operations_dashboard_name
+}
