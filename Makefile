@@ -21,7 +21,7 @@ export UV_PYTHON_DOWNLOADS := never
 AIRFLOW_VENV := .airflow
 IAC_VENV := .iac
 
-.PHONY: help setup airflow iac browser demo dashboards lifecycle test test-expectations lint bench clean
+.PHONY: help setup airflow iac browser demo dashboards experiments lifecycle test test-expectations lint bench clean
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "} {printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2}'
@@ -85,6 +85,17 @@ lifecycle: setup ## The model lifecycle on a shop whose behaviour shifts (CUSTOM
 		CLV_DBT_PROJECT_DIR=$(CURDIR) DBT_PROJECT_DIR=$(CURDIR) DBT_PROFILES_DIR=$(CURDIR) \
 		DBT_TARGET_PATH=$(LIFECYCLE)/target CLV_DBT_TARGET_PATH=$(LIFECYCLE)/target DBT_LOG_PATH=$(LIFECYCLE)/logs \
 		$(CURDIR)/scripts/lifecycle_demo.sh
+
+# Its own lake, warehouse and registry under .experiments/ (the demo's stay as they are).
+EXPERIMENTS := $(CURDIR)/.experiments
+experiments: setup ## Experiments on the demo shop (CUSTOMERS=20000, in .experiments/): a canary, an A/B and an A/A test of a challenger, analyzed
+	rm -rf $(EXPERIMENTS) && mkdir -p $(EXPERIMENTS)
+	cd $(EXPERIMENTS) && BIN=$(CURDIR)/$(BIN) CUSTOMERS=$(CUSTOMERS) SEED=$(SEED) \
+		CLV_LAKE_DIR=$(EXPERIMENTS)/lake CLV_DUCKDB_PATH=$(EXPERIMENTS)/clv.duckdb \
+		CLV_MLFLOW_TRACKING_URI=sqlite:///$(EXPERIMENTS)/mlflow.db CLV_REPORTS_DIR=$(EXPERIMENTS)/reports \
+		CLV_DBT_PROJECT_DIR=$(CURDIR) DBT_PROJECT_DIR=$(CURDIR) DBT_PROFILES_DIR=$(CURDIR) \
+		DBT_TARGET_PATH=$(EXPERIMENTS)/target CLV_DBT_TARGET_PATH=$(EXPERIMENTS)/target DBT_LOG_PATH=$(EXPERIMENTS)/logs \
+		$(CURDIR)/scripts/experiment_demo.sh
 
 lint: setup ## ruff on the Python code, sqlfluff (dbt templater) on the models and singular tests
 	$(BIN)/ruff check python_jobs tests orchestration dashboards

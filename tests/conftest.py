@@ -187,3 +187,33 @@ def workspace_env(work: Path) -> dict[str, str]:
         "CLV_DBT_TARGET_PATH": str(work / "target"),
         "DBT_LOG_PATH": str(work / "logs"),
     }
+
+
+def clv_jobs(env: dict, *args: str) -> str:
+    """Run `clv-jobs` as a user would, from the product's folder (env["WORK"]); fail the test
+    with its output when it fails. Returns what it printed."""
+    run = subprocess.run([str(BIN / "clv-jobs"), *args], env=env, cwd=env["WORK"], capture_output=True, text=True)
+    assert run.returncode == 0, f"clv-jobs {' '.join(args)}:\n{(run.stdout + run.stderr)[-6000:]}"
+    return run.stdout + run.stderr
+
+
+AS_OF, PREVIOUS_AS_OF = "2024-12-31", "2023-12-31"
+
+
+@pytest.fixture(scope="session")
+def product(tmp_path_factory):
+    """The demo's steps through the CLI on a 2,000-customer shop, in a folder of its own:
+    generate -> check-landing -> dbt build -> train -> score (twice) -> monitor -> ML marts.
+    Shared by the dashboard tests and, after them, the experiment tests (which add to it)."""
+    work = tmp_path_factory.mktemp("product")
+    env = {**workspace_env(work), "WORK": str(work), "CLV_DBT_TARGET": "dev"}
+    clv_jobs(env, "generate", "--customers", "2000", "--seed", "11")
+    clv_jobs(env, "check-landing")
+    clv_jobs(env, "dbt", "build")
+    clv_jobs(env, "train")
+    clv_jobs(env, "score", "--as-of-date", PREVIOUS_AS_OF)
+    clv_jobs(env, "score", "--as-of-date", AS_OF)
+    clv_jobs(env, "monitor", "--as-of-date", AS_OF)
+    output = clv_jobs(env, "dbt", "build", "--selector", "ml_marts")
+    assert "dashboards: published" in output
+    return env

@@ -20,6 +20,9 @@
             'events': {'partition': ('ingest_date', 'date'), 'columns': [
                 ('event_id', 'bigint'), ('session_id', 'bigint'), ('customer_id', 'varchar(64)'),
                 ('event_type', 'varchar(32)'), ('event_timestamp', 'timestamp')]},
+            'campaign_events': {'partition': ('ingest_date', 'date'), 'columns': [
+                ('campaign_id', 'varchar(128)'), ('customer_id', 'varchar(64)'), ('event', 'varchar(16)'),
+                ('event_at', 'timestamp')]},
             'landed_files': {'partition': none, 'location': 'landing/files', 'columns': [
                 ('file_path', 'varchar(1024)'), ('table_name', 'varchar(32)'), ('file_name', 'varchar(256)'),
                 ('content_sha256', 'char(64)'), ('status', 'varchar(16)'), ('rule_name', 'varchar(64)'),

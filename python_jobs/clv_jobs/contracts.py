@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pyarrow as pa
 
-__all__ = ["RAW_SCHEMAS", "TRANSACTIONS", "CUSTOMERS", "EVENTS", "conform"]
+__all__ = ["RAW_SCHEMAS", "TRANSACTIONS", "CUSTOMERS", "EVENTS", "CAMPAIGN_EVENTS", "CAMPAIGN_EVENT_KINDS", "conform"]
 
 TRANSACTIONS = pa.schema(
     [
@@ -50,10 +50,23 @@ EVENTS = pa.schema(
     ]
 )
 
+# What a CRM's campaign tool exports: one row per campaign message event. Conversions and revenue
+# are not in it: they are attributed from the order lines of the campaign's window.
+CAMPAIGN_EVENTS = pa.schema(
+    [
+        ("campaign_id", pa.string()),
+        ("customer_id", pa.string()),
+        ("event", pa.string()),
+        ("event_at", pa.timestamp("us")),
+    ]
+)
+CAMPAIGN_EVENT_KINDS = ("sent", "opened", "clicked", "unsubscribed")
+
 RAW_SCHEMAS: dict[str, pa.Schema] = {
     "transactions": TRANSACTIONS,
     "customers": CUSTOMERS,
     "events": EVENTS,
+    "campaign_events": CAMPAIGN_EVENTS,
 }
 
 
@@ -65,7 +78,7 @@ def conform(table: pa.Table, name: str) -> pa.Table:
     table : pa.Table
         Candidate landing; extra columns are dropped, columns are reordered.
     name : str
-        One of ``transactions``, ``customers``, ``events``.
+        One of ``transactions``, ``customers``, ``events``, ``campaign_events``.
     """
     schema = RAW_SCHEMAS[name]
     missing = [f.name for f in schema if f.name not in table.column_names]

@@ -45,7 +45,12 @@ __all__ = [
 ]
 
 # The column whose dates a file covers (for restatements: which as-of dates it can move).
-EVENT_TIME_COLUMNS = {"transactions": "InvoiceDate", "customers": "updated_at", "events": "event_timestamp"}
+EVENT_TIME_COLUMNS = {
+    "transactions": "InvoiceDate",
+    "customers": "updated_at",
+    "events": "event_timestamp",
+    "campaign_events": "event_at",
+}
 
 LEDGER_SCHEMA = pa.schema(
     [

@@ -1,9 +1,10 @@
 """The model lifecycle's rules over the decision history (pure; `stages.lifecycle` does the I/O).
 
 A challenger becomes champion only after a passed shadow run and a recorded human approval given
-after it (`promotion_blockers`). A retrain is recommended only when it could differ from the
-newest registered version (`retrain_assessment`): newer matured labels than that version learned
-from, a proxy trigger, or the champion failing a gate on the current test date.
+after it, and never while its newest experiment's verdict is reject (`promotion_blockers`). A
+retrain is recommended only when it could differ from the newest registered version
+(`retrain_assessment`): newer matured labels than that version learned from, a proxy trigger, or
+the champion failing a gate on the current test date.
 """
 
 from __future__ import annotations
@@ -13,7 +14,14 @@ from datetime import date
 
 import pandas as pd
 
-__all__ = ["ACTIONS", "promotion_blockers", "latest_shadow", "RetrainAssessment", "retrain_assessment"]
+__all__ = [
+    "ACTIONS",
+    "promotion_blockers",
+    "latest_shadow",
+    "latest_experiment",
+    "RetrainAssessment",
+    "retrain_assessment",
+]
 
 # Every action a row of ml/decisions can carry, in the order of a version's life.
 ACTIONS = (
@@ -27,7 +35,20 @@ ACTIONS = (
     "forced_promotion",
     "rolled_back",
     "retrain_skipped",
+    "experiment_created",
+    "experiment_adopted",
+    "experiment_rejected",
+    "experiment_inconclusive",
 )
+
+
+def latest_experiment(history: pd.DataFrame, version: str) -> pd.Series | None:
+    """The newest experiment verdict of `version` (None when none was analyzed)."""
+    rows = history[
+        (history["model_version"] == str(version))
+        & history["action"].isin(["experiment_adopted", "experiment_rejected", "experiment_inconclusive"])
+    ]
+    return None if rows.empty else rows.iloc[-1]
 
 
 def latest_shadow(history: pd.DataFrame, version: str) -> pd.Series | None:
@@ -44,6 +65,9 @@ def promotion_blockers(history: pd.DataFrame, version: str) -> list[str]:
     rejected = rows[rows["action"] == "rejected"]
     if len(rejected):
         blockers.append(f"it failed its gates ({rejected.iloc[-1]['reasons']})")
+    experiment = latest_experiment(history, version)
+    if experiment is not None and experiment["action"] == "experiment_rejected":
+        blockers.append(f"its latest experiment rejected it ({experiment['reasons']})")
     shadow = latest_shadow(history, version)
     if shadow is None:
         blockers.append(f"it has no shadow run (clv-jobs shadow --model-version {version} --as-of-date D)")

@@ -2,7 +2,7 @@
 -- a file landed after `clv-jobs check-landing` ran, or changed since, fails the build here.
 -- Returns one row per file that disagrees, naming it.
 
-{%- set raw_tables = [('transactions', source('shop', 'transactions')), ('customers', source('shop', 'customers')), ('events', source('web', 'events'))] %}
+{%- set raw_tables = [('transactions', source('shop', 'transactions')), ('customers', source('shop', 'customers')), ('events', source('web', 'events')), ('campaign_events', source('crm', 'campaign_events'))] %}
 
 with
 

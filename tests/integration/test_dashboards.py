@@ -7,13 +7,12 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 
 import duckdb
 import pytest
 
 from clv_jobs import dashboard_browser, dashboard_data
-from conftest import BIN, pg_env, workspace_env
+from conftest import AS_OF, PREVIOUS_AS_OF, clv_jobs, pg_env
 
 pytestmark = [
     pytest.mark.slow,
@@ -22,31 +21,6 @@ pytestmark = [
         reason="no Chromium (apt-get install -y chromium; make test installs it)",
     ),
 ]
-
-AS_OF, PREVIOUS_AS_OF = "2024-12-31", "2023-12-31"
-
-
-def clv_jobs(env: dict, *args: str) -> str:
-    run = subprocess.run([str(BIN / "clv-jobs"), *args], env=env, cwd=env["WORK"], capture_output=True, text=True)
-    assert run.returncode == 0, f"clv-jobs {' '.join(args)}:\n{(run.stdout + run.stderr)[-6000:]}"
-    return run.stdout + run.stderr
-
-
-@pytest.fixture(scope="module")
-def product(tmp_path_factory):
-    """The demo's steps through the CLI on a 2,000-customer shop, in a folder of its own."""
-    work = tmp_path_factory.mktemp("dashboards")
-    env = {**workspace_env(work), "WORK": str(work), "CLV_DBT_TARGET": "dev"}
-    clv_jobs(env, "generate", "--customers", "2000", "--seed", "11")
-    clv_jobs(env, "check-landing")
-    clv_jobs(env, "dbt", "build")
-    clv_jobs(env, "train")
-    clv_jobs(env, "score", "--as-of-date", PREVIOUS_AS_OF)
-    clv_jobs(env, "score", "--as-of-date", AS_OF)
-    clv_jobs(env, "monitor", "--as-of-date", AS_OF)
-    output = clv_jobs(env, "dbt", "build", "--selector", "ml_marts")
-    assert "dashboards: published" in output
-    return env
 
 
 def duckdb_query(env: dict, sql: str) -> list[tuple]:

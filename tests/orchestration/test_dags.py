@@ -66,7 +66,19 @@ print(json.dumps({{"errors": {{k: str(v) for k, v in bag.import_errors.items()}}
     assert proc.returncode == 0, proc.stderr[-3000:]
     result = json.loads(proc.stdout.strip().splitlines()[-1])
     assert result["errors"] == {}
-    assert set(result["dags"]) == {"clv_nightly", "clv_weekly_training"}
+    assert set(result["dags"]) == {
+        "clv_nightly",
+        "clv_weekly_training",
+        "clv_experiment_setup",
+        "clv_experiment_analysis",
+    }
+    assert set(result["dags"]["clv_experiment_analysis"]["tasks"]) == {
+        "check_landing",
+        "dbt_build_warehouse",
+        "build_outcomes",
+        "analyze",
+        "publish_ml_marts",
+    }
     assert set(result["dags"]["clv_weekly_training"]["tasks"]) == {
         "dbt_build_warehouse",
         "train_gate_register",
@@ -255,3 +267,62 @@ def test_weekly_dag_shadows_then_waits_for_a_person_then_promotes(tmp_path, cham
         shadows = con.execute("select challenger_version, is_passed from marts.fct_shadow_runs").fetchall()
     assert published == [(a, by) for _, a, by in story]
     assert shadows == [("2", True)]
+
+
+def test_experiment_dags_create_then_judge_an_aa_test(tmp_path, champion_env):
+    """`airflow dags test clv_experiment_setup` with a person's params (an A/A test: the
+    champion against itself), the simulated campaign landed, then `airflow dags test
+    clv_experiment_analysis`: the verdict is published and an A/A test is not called a win."""
+    import duckdb
+
+    env, lake, database = champion_env
+    score = subprocess.run(
+        [str(BIN / "clv-jobs"), "score", "--as-of-date", "2024-12-31"], env=env, cwd=PROJECT_DIR, capture_output=True
+    )
+    assert score.returncode == 0, score.stderr[-3000:]
+    conf = {"kind": "ab", "challenger_version": "champion", "audience_size": 600, "exploration_share": 0.1}
+    setup = subprocess.run(
+        [str(AIRFLOW_BIN / "airflow"), "dags", "test", "clv_experiment_setup", "-c", json.dumps(conf)],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+    )
+    assert setup.returncode == 0, (setup.stdout + setup.stderr)[-6000:]
+    experiment_id = "ab-v1-2025-01-01"
+    audience = pd.read_csv(tmp_path / "reports" / "experiments" / experiment_id / "audience.csv")
+    assert len(audience) == 600 and set(audience["group_name"]) == {"control", "treatment", "exploration"}
+
+    simulate = subprocess.run(
+        [str(BIN / "clv-jobs"), "experiment", "simulate", experiment_id],
+        env=env,
+        cwd=PROJECT_DIR,
+        capture_output=True,
+        text=True,
+    )
+    assert simulate.returncode == 0, simulate.stderr[-3000:]
+    analysis = subprocess.run(
+        [
+            str(AIRFLOW_BIN / "airflow"),
+            "dags",
+            "test",
+            "clv_experiment_analysis",
+            "-c",
+            json.dumps({"experiment_id": experiment_id}),
+        ],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+    )
+    assert analysis.returncode == 0, (analysis.stdout + analysis.stderr)[-6000:]
+    with duckdb.connect(str(database), read_only=True) as con:
+        verdict, days = con.execute(
+            "select verdict, days_observed from marts.fct_experiments where experiment_id = ?", [experiment_id]
+        ).fetchone()
+        srm = con.execute(
+            "select is_passed from marts.fct_experiment_results"
+            " where experiment_id = ? and metric_name = 'sample_ratio'",
+            [experiment_id],
+        ).fetchone()
+    assert verdict != "adopt" and days == 28 and srm == (True,)

@@ -32,8 +32,26 @@ def _history(*steps):
             [("2", "challenger"), ("2", "shadow_passed"), ("2", "approved"), ("2", "shadow_failed")],
             ["shadow run failed"],
         ),
+        (
+            [("2", "challenger"), ("2", "shadow_passed"), ("2", "approved"), ("2", "experiment_rejected")],
+            ["experiment rejected it"],
+        ),
+        (
+            [("2", "challenger"), ("2", "shadow_passed"), ("2", "experiment_rejected"), ("2", "experiment_adopted")],
+            ["not approved since its shadow run"],
+        ),
     ],
-    ids=["no-shadow", "shadow-failed", "not-approved", "approval-before-shadow", "ready", "gates-failed", "reshadowed"],
+    ids=[
+        "no-shadow",
+        "shadow-failed",
+        "not-approved",
+        "approval-before-shadow",
+        "ready",
+        "gates-failed",
+        "reshadowed",
+        "experiment-rejected",
+        "experiment-adopted-later",
+    ],
 )
 def test_promotion_blockers(steps, blockers):
     found = lifecycle.promotion_blockers(_history(*steps), "2")
@@ -91,3 +109,20 @@ def test_the_published_actions_are_the_lifecycle_actions():
     yml = (PROJECT_DIR / "models" / "staging" / "ml" / "_ml__models.yml").read_text()
     accepted = re.search(r"values: \[(champion[^\]]*)\]", yml).group(1)
     assert tuple(v.strip() for v in accepted.split(",")) == lifecycle.ACTIONS
+
+
+def test_approval_is_refused_after_a_rejecting_experiment(tmp_path):
+    """`clv-jobs approve` (stages.lifecycle.run_approve) reads the verdicts the lake records."""
+    from clv_jobs import registry
+    from clv_jobs.settings import Settings
+    from clv_jobs.stages.lifecycle import run_approve
+    from conftest import PROJECT_DIR
+
+    lake = tmp_path / "lake"
+    lake.mkdir()
+    settings = Settings(lake, tmp_path / "x.duckdb", "dev", PROJECT_DIR, tmp_path, "", tmp_path)
+    for action, reason in (("shadow_passed", "shadow passed"), ("experiment_rejected", "ab exp-1: reject: earns less")):
+        registry.land_decision(lake, "run-2", "2", action, [reason], {}, date(2023, 12, 31))
+    with pytest.raises(ValueError, match=r"latest experiment rejected it \(ab exp-1: reject: earns less\)"):
+        run_approve(settings, "2", "ana", "looks fine")
+    assert list(registry.decision_history(lake)["action"]) == ["shadow_passed", "experiment_rejected"]

@@ -23,6 +23,9 @@ STAGING = {
     "shadow_runs": "stg_ml__shadow_runs",
     "alerts": "stg_ml__alerts",
     "pipeline_runs": "stg_ml__pipeline_runs",
+    "experiments": "stg_ml__experiments",
+    "experiment_assignments": "stg_ml__experiment_assignments",
+    "experiment_results": "stg_ml__experiment_results",
 }
 
 

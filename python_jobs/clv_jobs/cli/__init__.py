@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 import typer
 
-from clv_jobs.cli import dashboards, data, models, reports  # noqa: F401 (importing registers the commands)
+from clv_jobs.cli import dashboards, data, experiments, models, reports  # noqa: F401 (importing registers the commands)
 from clv_jobs.cli._common import app
 
 __all__ = ["app", "run"]

@@ -333,11 +333,12 @@ def register_partitions(
     import subprocess
 
     from clv_jobs import dbt_cli
+    from clv_jobs.contracts import RAW_SCHEMAS
     from clv_jobs.lake import LakeRoot
     from clv_jobs.ml_contracts import ML_TABLES
 
     root = LakeRoot(lake_uri)
-    tables = [f"raw/{name}" for name in ("transactions", "customers", "events")] + [f"ml/{n}" for n in ML_TABLES]
+    tables = [f"raw/{name}" for name in RAW_SCHEMAS] + [f"ml/{n}" for n in ML_TABLES]
     partitions = {}
     for table in tables:
         values = root.partition_values(*table.split("/"))

@@ -104,7 +104,7 @@ def decisions(
     for row in rows.tail(limit).itertuples():
         reasons = row.reasons if len(row.reasons) <= 140 else row.reasons[:137] + "..."
         typer.echo(
-            f"  {row.decided_at:%Y-%m-%d %H:%M:%S}  v{row.model_version:<3} {row.decision:<17} "
+            f"  {row.decided_at:%Y-%m-%d %H:%M:%S}  v{row.model_version:<3} {row.decision:<24} "
             f"by {row.decided_by:<12} {reasons}"
         )
 

@@ -171,4 +171,12 @@ def empty(name: str) -> pa.Table:
 def write_import(imported: Imported, lake_dir: Path) -> dict[str, int]:
     """Replace the lake's raw tables with an imported data set; returns partitions per table."""
     transactions, customers, events, _ = imported
-    return landing.land_new_lake(lake_dir, {"transactions": transactions, "customers": customers, "events": events})
+    return landing.land_new_lake(
+        lake_dir,
+        {
+            "transactions": transactions,
+            "customers": customers,
+            "events": events,
+            "campaign_events": empty("campaign_events"),
+        },
+    )

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
-from clv_jobs import lake, landing
+from clv_jobs import contracts, lake, landing
 from clv_jobs.datasets.synthetic import SyntheticShop, expected_net_order_value
 from clv_jobs.datasets.synthetic_time import DAYS_PER_YEAR, day_to_month_index
 
@@ -70,7 +70,14 @@ def write_shop(
     """Land the shop's raw tables in `lake_dir` (date partitions) and the oracle beside them."""
     lake_dir = Path(lake_dir)
     partitions = landing.land_new_lake(
-        lake_dir, {"transactions": shop.transactions, "customers": shop.customers, "events": shop.events}
+        lake_dir,
+        {
+            "transactions": shop.transactions,
+            "customers": shop.customers,
+            "events": shop.events,
+            # campaigns come later (clv-jobs experiment simulate); the table exists from the start
+            "campaign_events": contracts.RAW_SCHEMAS["campaign_events"].empty_table(),
+        },
     )
     oracle_dir = lake_dir / "oracle"
     lake.replace_partition(shop.latent, oracle_dir / "customer_latent")

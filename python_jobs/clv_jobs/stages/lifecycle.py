@@ -82,7 +82,8 @@ def run_retrain_needed(settings: Settings, as_of_date: date) -> lifecycle.Retrai
 
 
 def run_approve(settings: Settings, version: str, by: str, reason: str) -> None:
-    """Record a person's approval of `version` for promotion: only after a passed shadow run."""
+    """Record a person's approval of `version` for promotion: only after a passed shadow run, and
+    not while its newest experiment (`clv-jobs experiment analyze`) rejected it."""
     if not by.strip() or not reason.strip():
         raise ValueError("approve needs --by NAME and --reason (both are recorded in fct_model_decisions)")
     history = registry.decision_history(settings.lake_dir)
@@ -94,5 +95,10 @@ def run_approve(settings: Settings, version: str, by: str, reason: str) -> None:
     if shadow["action"] != "shadow_passed":
         raise ValueError(
             f"model version {version}'s latest shadow run failed ({shadow['reasons']}): it cannot be approved"
+        )
+    experiment = lifecycle.latest_experiment(history, str(version))
+    if experiment is not None and experiment["action"] == "experiment_rejected":
+        raise ValueError(
+            f"model version {version}'s latest experiment rejected it ({experiment['reasons']}): it cannot be approved"
         )
     registry.record(settings.lake_dir, str(version), "approved", f"approved: {reason}", decided_by=by)
