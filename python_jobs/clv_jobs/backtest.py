@@ -26,7 +26,7 @@ from clv_jobs.model import load_model_config, order_examples
 from clv_jobs.settings import Settings
 from clv_jobs.train import train_models
 
-__all__ = ["BacktestOutcome", "run_backtest", "HEADLINE"]
+__all__ = ["BacktestOutcome", "run_backtest", "rolling_summary", "HEADLINE"]
 
 HEADLINE = ["rmse", "mae", "normalized_gini", "top10_capture", "bias"]
 
@@ -131,15 +131,32 @@ def run_backtest(
     report_dir = Path(settings.reports_dir) / f"backtest-{as_of_date}-{horizon_days}d"
     report_dir.mkdir(parents=True, exist_ok=True)
     metrics.to_csv(report_dir / "metrics.csv", index=False)
+    predictions = scored[["customer_id", label, *columns]].reset_index(drop=True)
+    # Every customer's prediction by every model, for analyses beyond the headline metrics.
+    predictions.assign(as_of_date=as_of_date, horizon_days=horizon_days).to_parquet(
+        report_dir / "predictions.parquet", index=False
+    )
     return BacktestOutcome(
         as_of_date=as_of_date,
         horizon_days=horizon_days,
         metrics=metrics,
-        predictions=scored[["customer_id", label, *columns]].reset_index(drop=True),
+        predictions=predictions,
         rows={k: int(v) for k, v in splits["split"].value_counts().items()},
         train_dates=(dates.loc["train", "min"].date(), dates.loc["train", "max"].date()),
         valid_date=dates.loc["valid", "min"].date(),
-        objective=result.model.objective,
+        objective=f"{result.selected} (family {result.model.family})",
         oracle_note=oracle_note,
         report_dir=report_dir,
     )
+
+
+def rolling_summary(outcomes: list[BacktestOutcome]) -> pd.DataFrame:
+    """Rolling origin: mean and sd over the as-of dates of each model's headline metrics, one row
+    per model (columns `<metric>_mean`, `<metric>_sd`, and `dates`)."""
+    frames = [o.metrics.assign(as_of_date=o.as_of_date) for o in outcomes]
+    stacked = pd.concat(frames, ignore_index=True)
+    grouped = stacked.groupby("model", sort=False)[HEADLINE]
+    summary = grouped.mean().add_suffix("_mean").join(grouped.std(ddof=1).add_suffix("_sd"))
+    summary["dates"] = grouped.size()
+    ordered = [c for metric in HEADLINE for c in (f"{metric}_mean", f"{metric}_sd")]
+    return summary[[*ordered, "dates"]].reset_index()

@@ -143,17 +143,18 @@ credit, pricing or eligibility decisions; not for customers without purchase his
 `fct_clv_training_examples`: train as-of dates {as_of["train_first"]} to {as_of["train_last"]}
 ({rows["train"]:,} rows), validation {as_of["valid"]} ({rows["valid"]:,}), test {as_of["test"]}
 ({rows["test"]:,}). Every training and validation label window ends on or before the test date.
-Objective chosen on validation: `{objective}`. Top features: {top}.
+Chosen on validation among the model families: {objective}. Top reasons: {top}.
 
 ## Metrics on the test as-of date, against every baseline
 {_markdown(metrics)}
 
-## Slices (XGBoost)
+## Slices (the candidate)
 {_markdown(slices[["slice_name", "slice_value", "rows", "rmse", "normalized_gini", "bias"]])}
 
 ## Fairness
 Disparate-impact ratio of mean prediction across `{fairness["slice"]}`: {fairness["ratio"]:.3f}
-(the gate requires at least {fairness["threshold"]}).
+(the gate requires at least {fairness["threshold"]}, unless a ratio this low is likely by chance:
+permutation p = {fairness["p_value"]:.3f}, the gate fails below {fairness["alpha"]}).
 
 ## Limitations
 Trained on one shop's history; seasonality is learnt only through the as-of dates seen in

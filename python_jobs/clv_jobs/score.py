@@ -90,11 +90,11 @@ def score_frame(
     clock.lap("btyd_features")
     revenue_input, churn_input = model.dmatrices(features)
     clock.lap("encode")
-    predicted = model.predict_revenue(revenue_input)
+    predicted = model.predict_revenue(features, revenue_input)
     churn = np.clip(model.predict_churn(churn_input), 0.0, 1.0)
     clock.lap("predict")
     names, impacts = top_reasons(
-        model.contributions(revenue_input, approx=reasons == "approx"), model.encoder.feature_names
+        model.contributions(features, revenue_input, approx=reasons == "approx"), model.reason_names
     )
     clock.lap("reasons")
     percentile = pd.Series(predicted).rank(pct=True, method="max").to_numpy()

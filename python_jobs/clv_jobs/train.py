@@ -1,5 +1,7 @@
-"""Training: XGBoost on horizon revenue (objective chosen on the validation as-of date), a churn
-head, and the baselines it must beat, all evaluated on the same temporal test (DESIGN §7).
+"""Training: model families compete on the validation as-of date (XGBoost with each objective,
+BG/NBD + Gamma-Gamma, and their blend, each calibrated to the realized total; ADR 0014); the
+winner is refitted with a churn head and evaluated beside the baselines it must beat on the same
+temporal test (DESIGN §7).
 
 The split comes from dbt (`fct_clv_training_examples.split`): train and valid as-of dates have
 label windows that end on or before the test as-of date, so nothing here can see the test
@@ -8,6 +10,7 @@ period's future.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -15,20 +18,28 @@ import pandas as pd
 import xgboost as xgb
 
 from clv_jobs import monitor
-from clv_jobs.baselines import Baselines
-from clv_jobs.evaluate import normalized_gini, rmse
+from clv_jobs.baselines import Baselines, bg_nbd_gamma_gamma_predict
+from clv_jobs.evaluate import aggregate_bias, normalized_gini, rmse
 from clv_jobs.features import FeatureSpec
 from clv_jobs.model import (
+    BTYD_FAMILY,
     BTYD_MARGIN_PREFIX,
     LOG_OBJECTIVE,
     ClvModel,
     Encoder,
     base_margin,
+    btyd_factors,
     btyd_features,
+    fit_btyd,
     require_columns,
 )
 
-__all__ = ["TrainResult", "TuneBudget", "tune_xgboost", "train_models"]
+__all__ = ["TrainResult", "TuneBudget", "tune_xgboost", "train_models", "calibration_factor", "select_candidate"]
+
+# A calibration factor outside these bounds means the validation date is not like the future
+# (a one-off spike, an empty month): it is clipped rather than trusted.
+CALIBRATION_BOUNDS = (0.25, 4.0)
+BLEND_WEIGHTS = [w / 10 for w in range(1, 10)]
 
 
 @dataclass
@@ -40,6 +51,9 @@ class TrainResult:
     test: pd.DataFrame  # the test rows with every model's prediction as pred_<name>
     prediction_columns: list[str]
     tuning: dict | None = None  # trials, valid Gini (configured vs best) and the chosen parameters
+    selected: str = ""  # the winning candidate on valid, e.g. "blend:reg:tweedie"
+    # The BTYD family, calibrated on valid: registered instead when the winner fails the gates.
+    fallback: ClvModel | None = None
 
 
 def _xgb_params(config: dict, objective: str) -> dict:
@@ -176,7 +190,7 @@ def train_models(
     x_train, x_valid = encoder.transform(train), encoder.transform(valid)
     y_train, y_valid = train[label].to_numpy(float), valid[label].to_numpy(float)
 
-    validation, fits = {}, {}
+    validation, fits, candidates = {}, {}, {}
     for objective in config["xgboost"]["objectives"]:
         progress(f"objective {objective}: fitting on {len(train):,} train rows, validating on {len(valid):,}")
         m_valid = base_margin(valid, objective)
@@ -184,20 +198,40 @@ def train_models(
             config, objective, x_train, y_train, base_margin(train, objective), x_valid, y_valid, m_valid
         )
         pred = _predict_valid(booster, objective, x_valid, m_valid, scale)
-        validation[objective] = {
-            "rmse": rmse(y_valid, np.maximum(pred, 0)),
-            "normalized_gini": normalized_gini(y_valid, pred),
-        }
+        candidates[objective] = (objective, 1.0, np.maximum(pred, 0))
         fits[objective] = booster.best_iteration + 1
-    # Ranking is what CLV is used for: the best validation Gini wins (RMSE breaks ties).
-    best = max(validation, key=lambda o: (round(validation[o]["normalized_gini"], 4), -validation[o]["rmse"]))
+    # The BTYD family (unsupervised per as-of date: nothing to fit on train) and the blend of the
+    # best-ranking XGBoost objective with it, the weight chosen on valid.
+    btyd = bg_nbd_gamma_gamma_predict(valid, horizon_days)
+    candidates[BTYD_FAMILY] = (BTYD_FAMILY, 0.0, btyd)
+    ranker = max(config["xgboost"]["objectives"], key=lambda o: normalized_gini(y_valid, candidates[o][2]))
+    weight = min(BLEND_WEIGHTS, key=lambda w: _calibrated_rmse(y_valid, w * candidates[ranker][2] + (1 - w) * btyd))
+    candidates[f"blend:{ranker}"] = (ranker, weight, weight * candidates[ranker][2] + (1 - weight) * btyd)
+
+    calibrate = config["training"].get("calibrate", True)
+    for name, (_, w, pred) in candidates.items():
+        factor = calibration_factor(y_valid, pred) if calibrate else 1.0
+        validation[name] = {
+            "rmse": rmse(y_valid, pred * factor),
+            "normalized_gini": normalized_gini(y_valid, pred),
+            "bias_uncalibrated": aggregate_bias(y_valid, pred),
+            "calibration": factor,
+            "blend_weight": w,
+        }
+    selected = select_candidate(validation, config["training"]["selection_rmse_tolerance"])
+    best, weight, _ = candidates[selected]
+    chosen = validation[selected]
     progress(
-        f"best objective on valid: {best} (normalized Gini {validation[best]['normalized_gini']:.3f}, "
-        f"RMSE {validation[best]['rmse']:.2f}); refitting on train + valid"
+        "candidates on valid: "
+        + "; ".join(f"{n} Gini {v['normalized_gini']:.3f} RMSE {v['rmse']:.2f}" for n, v in validation.items())
+    )
+    progress(
+        f"selected {selected} (weight of XGBoost {weight:.1f}, calibration x{chosen['calibration']:.3f}): "
+        f"refitting on train + valid"
     )
 
     tuning = None
-    if tune is not None:
+    if tune is not None and weight > 0:
         progress(f"tuning {best} with optuna: at most {tune.trials} trials or {tune.timeout_s:.0f} s")
         params, fits[best], tuning = tune_xgboost(
             config,
@@ -217,10 +251,11 @@ def train_models(
             f"tuned: valid normalized Gini {tuning['best_valid_gini']:.4f} "
             f"(configured parameters {tuning['configured_valid_gini']:.4f}) after {tuning['trials']} trials"
         )
+    family = {"weight": weight, "calibration": chosen["calibration"]}
 
     both = pd.concat([train, valid])
     x_both = np.vstack([x_train, x_valid])
-    model = _fit_final(config, best, fits[best], encoder, both, x_both, label, active, horizon_days)
+    model = _fit_final(config, best, fits.get(best), encoder, both, x_both, label, active, horizon_days, family)
 
     progress("baselines: company average, heuristic, linear RFM, BG/NBD + Gamma-Gamma")
     baselines = Baselines.fit(both, label, active, horizon_days)
@@ -239,27 +274,63 @@ def train_models(
         learned = pd.concat([both, frame[frame["split"] == "test"]])
         progress(f"refit on train + valid + test ({len(learned):,} rows): the registered model")
         x_learned = np.vstack([x_both, encoder.transform(learned.iloc[len(both) :])])
-        model = _fit_final(config, best, fits[best], encoder, learned, x_learned, label, active, horizon_days)
+        model = _fit_final(
+            config, best, fits.get(best), encoder, learned, x_learned, label, active, horizon_days, family
+        )
     newest = learned[learned["as_of_date"] == learned["as_of_date"].max()]
     progress(
         f"drift baseline: quantile bins of every feature and prediction at {newest['as_of_date'].iloc[0]:%Y-%m-%d}"
     )
-    model.drift_baseline = monitor.drift_baseline(
-        newest,
-        spec.numeric,
-        spec.categorical,
-        {name: getattr(model, method)(newest) for name, method in monitor.PREDICTIONS.items()},
-        as_of_date=f"{newest['as_of_date'].iloc[0]:%Y-%m-%d}",
-    )
-    return TrainResult(model, baselines, validation, fits[best], test, columns, tuning)
+    fallback = None
+    if model.family != BTYD_FAMILY and config["training"].get("fallback_to_btyd", True):
+        fallback = dataclasses.replace(
+            model,
+            regressor=None,
+            objective=BTYD_FAMILY,
+            scale=1.0,
+            blend_weight=0.0,
+            calibration=validation[BTYD_FAMILY]["calibration"],
+        )
+    for each in filter(None, (model, fallback)):
+        each.drift_baseline = monitor.drift_baseline(
+            newest,
+            spec.numeric,
+            spec.categorical,
+            {name: getattr(each, method)(newest) for name, method in monitor.PREDICTIONS.items()},
+            as_of_date=f"{newest['as_of_date'].iloc[0]:%Y-%m-%d}",
+        )
+    return TrainResult(model, baselines, validation, fits.get(best, 0), test, columns, tuning, selected, fallback)
 
 
-def _fit_final(config, objective, rounds, encoder, rows, x, label, active, horizon_days) -> ClvModel:
-    """The revenue model (the chosen objective, the validated number of rounds) and the churn head
-    fitted on `rows` (encoded as `x`)."""
-    regressor, scale = _fit_regressor(
-        config, objective, x, rows[label].to_numpy(float), base_margin(rows, objective), rounds=rounds
-    )
+def calibration_factor(y_true: np.ndarray, y_pred: np.ndarray) -> float:
+    """Realized total over predicted total (clipped to CALIBRATION_BOUNDS); 1 when nothing is predicted."""
+    predicted = float(np.sum(y_pred))
+    if predicted <= 0:
+        return 1.0
+    return float(np.clip(np.sum(y_true) / predicted, *CALIBRATION_BOUNDS))
+
+
+def _calibrated_rmse(y_true: np.ndarray, y_pred: np.ndarray) -> float:
+    return rmse(y_true, y_pred * calibration_factor(y_true, y_pred))
+
+
+def select_candidate(validation: dict[str, dict[str, float]], rmse_tolerance: float) -> str:
+    """The candidate with the best validation normalized Gini among those whose (calibrated)
+    validation RMSE is within `rmse_tolerance` of the best RMSE: ranking is what CLV is used
+    for, but not at the price of the amounts. Ties go to the lower RMSE."""
+    best_rmse = min(v["rmse"] for v in validation.values())
+    eligible = {n: v for n, v in validation.items() if v["rmse"] <= best_rmse * (1 + rmse_tolerance)}
+    return max(eligible, key=lambda n: (round(eligible[n]["normalized_gini"], 4), -eligible[n]["rmse"]))
+
+
+def _fit_final(config, objective, rounds, encoder, rows, x, label, active, horizon_days, family) -> ClvModel:
+    """The revenue model (the chosen objective, the validated number of rounds; none for the BTYD
+    family) and the churn head fitted on `rows` (encoded as `x`)."""
+    regressor, scale = None, 1.0
+    if family["weight"] > 0:
+        regressor, scale = _fit_regressor(
+            config, objective, x, rows[label].to_numpy(float), base_margin(rows, objective), rounds=rounds
+        )
     churned = (~rows[active].astype(bool)).to_numpy(dtype=float)
     c = config["churn"]
     churn = xgb.train(
@@ -275,4 +346,15 @@ def _fit_final(config, objective, rounds, encoder, rows, x, label, active, horiz
         xgb.DMatrix(x, label=churned),
         num_boost_round=c["n_estimators"],
     )
-    return ClvModel(encoder, regressor, churn, objective, scale, horizon_days)
+    return ClvModel(
+        encoder,
+        regressor,
+        churn,
+        objective,
+        scale,
+        horizon_days,
+        blend_weight=family["weight"],
+        calibration=family["calibration"],
+        btyd_reference=btyd_factors(rows).mean(axis=0).tolist(),
+        btyd_fits=fit_btyd(rows),
+    )

@@ -54,6 +54,8 @@ def test_backtest_uses_only_data_up_to_its_as_of_date(synthetic_lake, tmp_path):
     )
     assert first.train_dates[1] < first.valid_date < AS_OF
     assert (first.report_dir / "metrics.csv").exists()
+    landed = pd.read_parquet(first.report_dir / "predictions.parquet")
+    assert len(landed) == len(first.predictions) and {"pred_xgboost", "pred_bgnbd_gamma_gamma"} <= set(landed.columns)
 
     assert _double_prices_after(lake, AS_OF) > 0
     second = backtest.run_backtest(_settings(lake, tmp_path), AS_OF, 365, tmp_path / "work")
@@ -62,6 +64,13 @@ def test_backtest_uses_only_data_up_to_its_as_of_date(synthetic_lake, tmp_path):
     a, b = (o.predictions.sort_values("customer_id").reset_index(drop=True) for o in (first, second))
     pd.testing.assert_frame_equal(a[["customer_id", *predictions]], b[["customer_id", *predictions]])
     assert b[label].sum() > 1.5 * a[label].sum()  # the future did change (prices doubled, some capped)
+
+    # Rolling origin over the two runs: mean and sample sd per model and metric.
+    summary = backtest.rolling_summary([first, second]).set_index("model")
+    gini = [o.metrics.set_index("model").loc["xgboost", "normalized_gini"] for o in (first, second)]
+    assert summary.loc["xgboost", "normalized_gini_mean"] == pytest.approx(sum(gini) / 2)
+    assert summary.loc["xgboost", "normalized_gini_sd"] == pytest.approx(abs(gini[0] - gini[1]) / 2**0.5)
+    assert summary.loc["xgboost", "dates"] == 2
 
 
 def test_backtest_explains_an_immature_horizon(synthetic_lake, tmp_path):

@@ -4,13 +4,14 @@ version, gate decision landed in the lake, model card; a model that loses is not
 from __future__ import annotations
 
 import shutil
+from pathlib import Path
 
 import mlflow
 import pandas as pd
 import pytest
 from mlflow.tracking import MlflowClient
 
-from clv_jobs import ml_contracts, registry
+from clv_jobs import ml_contracts, registry, serving
 from clv_jobs.settings import Settings
 from clv_jobs.stages import evaluate as evaluate_stage
 from clv_jobs.stages import lifecycle as lifecycle_stage
@@ -68,6 +69,12 @@ def test_train_logs_registers_and_decides(settings, monkeypatch):
     assert "## Intended use" in card and "bgnbd_gamma_gamma" in card
     assert (outcome.report_dir / "lorenz.png").stat().st_size > 0
 
+    served = _predict_outside_the_project(outcome.model_version, settings.reports_dir.parent)
+    assert list(served.columns) == serving.OUTPUT_COLUMNS and len(served) == 5
+    assert served["churn_probability"].between(0, 1).all() and (served["predicted_clv"] >= 0).all()
+    reasons = set(registry.load_model_version(outcome.model_version).reason_names)
+    assert {*served["reason_1"], *served["reason_2"], *served["reason_3"]} <= {r.split("=")[0] for r in reasons}
+
     # `clv-jobs evaluate` of the same version on the same marts reproduces the training run's
     # test table (the BTYD fits of the test date see the same rows: equal up to summation order).
     evaluated = evaluate_stage.run_evaluate(settings, outcome.model_version)
@@ -78,6 +85,34 @@ def test_train_logs_registers_and_decides(settings, monkeypatch):
         outcome.run_id: len(evaluations),
         evaluated.run_id: len(evaluations),
     }
+
+
+def _predict_outside_the_project(version: str, work) -> pd.DataFrame:
+    """Load the registered model with `mlflow.pyfunc` in a Python that cannot import clv_jobs
+    (no .pth processing, so not the editable install) and predict its own input example."""
+    import json
+    import subprocess
+    import sys
+    import sysconfig
+
+    uri = mlflow.artifacts.download_artifacts(f"models:/{registry.MODEL_NAME}/{version}", dst_path=str(work / "m"))
+    requirements = (Path(uri) / "requirements.txt").read_text().split()
+    assert requirements and all("==" in line for line in requirements), requirements
+    assert "signature" in (Path(uri) / "MLmodel").read_text()
+    script = (
+        "import sys, importlib.util; sys.path.insert(0, sys.argv[1]);"
+        "assert importlib.util.find_spec('clv_jobs') is None, 'clv_jobs importable';"
+        "import mlflow, pandas as pd;"
+        "model = mlflow.pyfunc.load_model(sys.argv[2]);"
+        "example = pd.read_json(sys.argv[2] + '/input_example.json', orient='split', dtype=False);"
+        "print(model.predict(example).to_json(orient='records'))"
+    )
+    site = sysconfig.get_paths()["purelib"]
+    proc = subprocess.run(
+        [sys.executable, "-S", "-c", script, site, uri], cwd=work, capture_output=True, text=True, check=False
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return pd.DataFrame(json.loads(proc.stdout.strip().splitlines()[-1]))
 
 
 def test_a_model_that_loses_is_not_promoted(settings, monkeypatch):

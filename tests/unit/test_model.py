@@ -90,3 +90,72 @@ def test_config_overrides_apply_key_by_key_and_name_a_bad_key(tmp_path, monkeypa
     second.write_text("[gates]\nchampion_tolerence = 0.9\n")
     with pytest.raises(ValueError, match=r"\['champion_tolerence'\] not in \[gates\]"):
         load_model_config()
+
+
+def _btyd_frame(n: int, seed: int) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    return pd.DataFrame(
+        {
+            "frequency": rng.integers(0, 5, n),
+            "country": rng.choice(["FR", "UK"], n),
+            "btyd_p_alive": rng.uniform(0.05, 1.0, n),
+            "btyd_expected_purchases": rng.gamma(2.0, 1.0, n),
+            "btyd_expected_order_value_usd": rng.gamma(4.0, 10.0, n),
+        }
+    )
+
+
+def test_product_shapley_is_exact_and_adds_up():
+    from clv_jobs.model import product_shapley
+
+    rng = np.random.default_rng(2)
+    factors, reference = rng.uniform(0.5, 3.0, (50, 3)), np.array([1.0, 2.0, 1.5])
+    values = product_shapley(factors, reference)
+    np.testing.assert_allclose(values.sum(axis=1), factors.prod(axis=1), rtol=1e-12)
+    assert values[0, -1] == pytest.approx(3.0)
+    # Two factors, by hand: phi_a = (a - a0)(b + b0) / 2.
+    two = product_shapley(factors[:, :2], reference[:2])
+    np.testing.assert_allclose(two[:, 0], (factors[:, 0] - 1.0) * (factors[:, 1] + 2.0) / 2, rtol=1e-12)
+    # A customer at the reference in every factor but one owes the whole difference to it.
+    at_reference = product_shapley(np.array([[1.0, 2.0, 3.0]]), reference)
+    np.testing.assert_allclose(at_reference[0, :3], [0.0, 0.0, 2.0 * 1.5], atol=1e-12)
+
+
+def test_btyd_family_has_no_regressor_round_trips_and_explains_in_its_own_terms(tmp_path):
+    from clv_jobs.model import BTYD_FAMILY, BTYD_REASONS, btyd_revenue
+
+    frame = _btyd_frame(300, 4)
+    encoder = Encoder.fit(frame, SPEC)
+    x = encoder.transform(frame)
+    churn = xgb.train({"objective": "binary:logistic", "nthread": 1}, xgb.DMatrix(x, label=x[:, 0] > 2), 5)
+    model = ClvModel(encoder, None, churn, BTYD_FAMILY, 1.0, 365, blend_weight=0.0, calibration=0.8)
+    assert model.family == BTYD_FAMILY and model.reason_names == BTYD_REASONS
+    np.testing.assert_allclose(model.predict_revenue(frame), 0.8 * btyd_revenue(frame), rtol=1e-12)
+    loaded = ClvModel.load(model.save(tmp_path / "btyd"))
+    assert loaded.regressor is None and not (tmp_path / "btyd" / "regressor.json").exists()
+    np.testing.assert_array_equal(loaded.predict_revenue(frame), model.predict_revenue(frame))
+    contributions = loaded.contributions(frame)
+    assert contributions.shape == (300, 4)
+    np.testing.assert_allclose(contributions.sum(axis=1), loaded.predict_revenue(frame), rtol=1e-9)
+
+
+def test_blend_weights_and_calibrates_both_families_and_its_reasons_add_up():
+    from clv_jobs.model import BTYD_REASONS, btyd_revenue
+
+    frame = _btyd_frame(400, 5)
+    encoder = Encoder.fit(frame, SPEC)
+    x = encoder.transform(frame)
+    y = 30 * frame["frequency"].to_numpy(float) + 5
+    churn = xgb.train({"objective": "binary:logistic", "nthread": 1}, xgb.DMatrix(x, label=y > 60), 5)
+    for objective in ("reg:squarederror", "reg:tweedie", "log1p:squarederror"):
+        target = np.log1p(y) if objective.startswith("log1p") else y
+        params = {"objective": "reg:" + objective.removeprefix("log1p:").removeprefix("reg:"), "nthread": 1}
+        regressor = xgb.train(params, xgb.DMatrix(x, label=target), 30)
+        xgboost_only = ClvModel(encoder, regressor, churn, objective, 1.1, 365)
+        blend = ClvModel(encoder, regressor, churn, objective, 1.1, 365, blend_weight=0.7, calibration=0.9)
+        expected = 0.9 * (0.7 * xgboost_only.predict_revenue(frame) + 0.3 * btyd_revenue(frame))
+        np.testing.assert_allclose(blend.predict_revenue(frame), expected, rtol=1e-6)
+        assert blend.family == "blend" and blend.reason_names[-3:] == BTYD_REASONS
+        contributions = blend.contributions(frame)
+        assert contributions.shape == (400, len(encoder.feature_names) + 4)
+        np.testing.assert_allclose(contributions.sum(axis=1), blend.predict_revenue(frame), rtol=1e-4, atol=1e-3)

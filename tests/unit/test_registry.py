@@ -49,3 +49,19 @@ def test_gates(candidate, fairness, champion, passed, reason):
         assert any(reason in r for r in result.reasons), result.reasons
     else:
         assert result.reasons == []
+
+
+def test_btyd_family_need_not_beat_itself_but_bias_and_a_significant_gap_fail():
+    gates = {**GATES, "max_abs_bias": 0.25, "fairness_alpha": 0.05}
+    btyd = {**metrics(0.55, 410.0), "bias": 0.1}
+    baselines = {**BASELINES, "bgnbd_gamma_gamma": metrics(0.55, 405.0)}
+    everything = {"xgboost": btyd, **baselines}
+    assert not apply_gates(everything, 0.9, gates, None).passed  # an XGBoost candidate must beat it
+    assert apply_gates(everything, 0.9, gates, None, family="bgnbd_gamma_gamma").passed
+    biased = {**everything, "xgboost": {**btyd, "bias": -0.3}}
+    result = apply_gates(biased, 0.9, gates, None, family="bgnbd_gamma_gamma")
+    assert result.reasons == ["aggregate bias -30.0% beyond ±25%"]
+    # A low ratio fails only with evidence (its permutation p-value below fairness_alpha).
+    assert apply_gates(everything, 0.7, gates, None, family="bgnbd_gamma_gamma", fairness_p_value=0.3).passed
+    unfair = apply_gates(everything, 0.7, gates, None, family="bgnbd_gamma_gamma", fairness_p_value=0.01)
+    assert unfair.reasons == ["disparate-impact ratio 0.700 < 0.8 (permutation p = 0.010)"]

@@ -87,6 +87,7 @@ def train_entry() -> None:
         "best_iteration": result.best_iteration,
         "prediction_columns": result.prediction_columns,
         "tuning": result.tuning,
+        "selected": result.selected,
     }
     (output_dir / FIT_SUMMARY_FILE).write_text(json.dumps(summary, indent=2))
     print(metrics.to_string(index=False), flush=True)

@@ -226,6 +226,7 @@ def collect_training(job_name: str, progress=lambda m: None, poll_s: float = 30.
         test=test,
         prediction_columns=list(summary["prediction_columns"]),
         tuning=summary["tuning"],
+        selected=summary.get("selected", ""),
     )
     return frame, spec, result
 

@@ -55,7 +55,9 @@ def train(
     if outcome is None:
         return
     table = outcome.metrics.set_index("model")
-    typer.echo(f"\nTest metrics (MLflow run {outcome.run_id}, model version {outcome.model_version}):")
+    typer.echo(f"\nRegistered: {outcome.family_note}")
+    typer.echo(f"Test metrics (MLflow run {outcome.run_id}, model version {outcome.model_version}; 'xgboost' is")
+    typer.echo(f"the candidate, whatever its family: {outcome.family}):")
     typer.echo(table.to_string(float_format=lambda v: f"{v:,.3f}"))
     typer.echo(f"\ndecision: {outcome.decision}" + (f" ({'; '.join(outcome.reasons)})" if outcome.reasons else ""))
     typer.echo(f"report and model card: {outcome.report_dir}")
@@ -80,7 +82,10 @@ def evaluate_command(
     )
     typer.echo(table.to_string(float_format=lambda v: f"{v:,.3f}"))
     fairness = outcome.fairness
-    typer.echo(f"disparate-impact ratio across {fairness['slice']}: {fairness['ratio']:.3f}")
+    typer.echo(
+        f"disparate-impact ratio across {fairness['slice']}: {fairness['ratio']:.3f} "
+        f"(permutation p = {fairness['p_value']:.3f})"
+    )
     typer.echo(f"plots and tables: {outcome.report_dir}")
 
 
@@ -257,28 +262,52 @@ def alert(
 
 @app.command()
 def backtest(
-    as_of_date: Annotated[str, typer.Option(help="Pretend today is this month end (YYYY-MM-DD).")],
+    as_of_date: Annotated[
+        list[str],
+        typer.Option(help="Pretend today is this month end (YYYY-MM-DD); repeat it for a rolling origin."),
+    ],
     horizon_days: Annotated[int, typer.Option(help="Predict revenue over (D, D + H].", min=1)] = 365,
     work_dir: Annotated[Path, typer.Option(help="Scratch folder for the backtest's DuckDB warehouse.")] = Path(
         ".backtest"
     ),
 ) -> None:
     """Train and evaluate as of an earlier date on the loaded lake (only data on or before D goes
-    into features and training); print the model and every baseline side by side."""
+    into features and training); print the model and every baseline side by side. With several
+    --as-of-date, also the mean and sd of each metric over the dates (rolling origin)."""
+    import pandas as pd
+
     from clv_jobs import backtest as backtest_job
 
-    outcome = backtest_job.run_backtest(
-        load_settings(), parse_date(as_of_date), horizon_days, work_dir, progress=progress
-    )
-    rows = ", ".join(f"{split} {n:,}" for split, n in sorted(outcome.rows.items()))
-    typer.echo(
-        f"\nBacktest at {outcome.as_of_date}, horizon {outcome.horizon_days} days: train as-of dates "
-        f"{outcome.train_dates[0]} .. {outcome.train_dates[1]}, valid {outcome.valid_date}; rows {rows}"
-    )
-    typer.echo(f"XGBoost objective chosen on valid: {outcome.objective}; {outcome.oracle_note}")
-    table = outcome.metrics.set_index("model")[backtest_job.HEADLINE]
-    typer.echo(table.to_string(float_format=lambda v: f"{v:,.3f}"))
-    typer.echo(f"metrics: {outcome.report_dir / 'metrics.csv'}")
+    dates = sorted({parse_date(d) for d in as_of_date})
+    outcomes = []
+    for number, date_ in enumerate(dates, start=1):
+        if len(dates) > 1:
+            progress(f"rolling origin: as-of date {number} of {len(dates)} ({date_})")
+        outcome = backtest_job.run_backtest(load_settings(), date_, horizon_days, work_dir, progress=progress)
+        outcomes.append(outcome)
+        rows = ", ".join(f"{split} {n:,}" for split, n in sorted(outcome.rows.items()))
+        typer.echo(
+            f"\nBacktest at {outcome.as_of_date}, horizon {outcome.horizon_days} days: train as-of dates "
+            f"{outcome.train_dates[0]} .. {outcome.train_dates[1]}, valid {outcome.valid_date}; rows {rows}"
+        )
+        typer.echo(f"Candidate chosen on valid: {outcome.objective}; {outcome.oracle_note}")
+        table = outcome.metrics.set_index("model")[backtest_job.HEADLINE]
+        typer.echo(table.to_string(float_format=lambda v: f"{v:,.3f}"))
+        typer.echo(f"metrics and every customer's predictions: {outcome.report_dir}")
+    if len(outcomes) > 1:
+        summary = backtest_job.rolling_summary(outcomes)
+        out = Path(load_settings().reports_dir) / f"backtest-rolling-{dates[0]}-{dates[-1]}-{horizon_days}d.csv"
+        summary.to_csv(out, index=False)
+        typer.echo(f"\nRolling origin over {len(outcomes)} as-of dates ({dates[0]} .. {dates[-1]}), mean ± sd:")
+        cells = summary.set_index("model")
+        text = pd.DataFrame(
+            {
+                m: cells[f"{m}_mean"].map("{:,.3f}".format) + " ± " + cells[f"{m}_sd"].map("{:,.3f}".format)
+                for m in backtest_job.HEADLINE
+            }
+        )
+        typer.echo(text.to_string())
+        typer.echo(f"table: {out}")
 
 
 @app.command()

@@ -57,12 +57,14 @@ def evaluate_model(model: ClvModel, test: pd.DataFrame, label: str, columns: lis
             "slice": gates["fairness_slice"],
             "threshold": gates["min_disparate_impact_ratio"],
             "ratio": evaluate.disparate_impact_ratio(test["pred_xgboost"], test[gates["fairness_slice"]]),
+            "p_value": evaluate.disparate_impact_p_value(test["pred_xgboost"], test[gates["fairness_slice"]]),
+            "alpha": gates.get("fairness_alpha", 1.0),
         },
         importance=report.shap_importance(
             # TreeSHAP costs trees x leaves x depth^2 per row; a global mean |SHAP| from a
             # seeded sample of rows is as informative and bounded in time.
             model.contributions(test.sample(min(len(test), SHAP_SAMPLE_ROWS), random_state=0)),
-            model.encoder.feature_names,
+            model.reason_names,
         ),
         deciles=evaluate.decile_table(test[label], test["pred_xgboost"]),
     )
@@ -85,6 +87,7 @@ def log_test_metrics(evaluation: Evaluation) -> None:
             if key != "model":
                 mlflow.log_metric(f"{row['model']}__{key}", value)
     mlflow.log_metric("xgboost__disparate_impact_ratio", evaluation.fairness["ratio"])
+    mlflow.log_metric("xgboost__disparate_impact_p_value", evaluation.fairness["p_value"])
 
 
 def log_evaluation(files: list[Path]) -> None:

@@ -3,6 +3,7 @@ baseline, log to MLflow, register, apply the gates and land the decision."""
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import shutil
@@ -13,12 +14,11 @@ from datetime import date
 from pathlib import Path
 
 import mlflow
-import numpy as np
 import pandas as pd
 
-from clv_jobs import evaluate, ml_contracts, registry, report, warehouse
+from clv_jobs import evaluate, ml_contracts, registry, report, serving, warehouse
 from clv_jobs.features import feature_spec_from_manifest
-from clv_jobs.model import ClvModel, load_model_config, order_examples
+from clv_jobs.model import BTYD_FAMILY, load_model_config, order_examples
 from clv_jobs.settings import Settings
 from clv_jobs.stages.evaluate import (
     PROXY_METRIC,
@@ -34,7 +34,6 @@ from clv_jobs.train import TuneBudget, train_models
 
 __all__ = [
     "TrainOutcome",
-    "ClvPyfunc",
     "run_train",
     "read_training_examples",
     "register_trained",
@@ -42,17 +41,6 @@ __all__ = [
     "collect_train_sagemaker",
     "test_date_of",
 ]
-
-
-class ClvPyfunc(mlflow.pyfunc.PythonModel):
-    """MLflow wrapper: the registered artifact is a ClvModel directory."""
-
-    def load_context(self, context):
-        self.model = ClvModel.load(Path(context.artifacts["clv_model"]))
-
-    # The hints keep MLflow from warning at class definition (it wants them for validation).
-    def predict(self, context, model_input: pd.DataFrame, params=None) -> np.ndarray:
-        return self.model.predict_revenue(model_input)
 
 
 @dataclass
@@ -63,6 +51,8 @@ class TrainOutcome:
     reasons: list[str]
     metrics: pd.DataFrame
     report_dir: Path
+    family: str = "xgboost"
+    family_note: str = ""
 
 
 def _manifest_hash(manifest_path: Path) -> str:
@@ -136,16 +126,7 @@ def register_trained(
     columns = list(result.prediction_columns)
     test, _ = report.add_oracle(test, columns, settings.lake_dir, test_as_of, horizon)
 
-    evaluation = evaluate_model(result.model, test, label, columns, config["gates"])
-    proxy = test_date_proxy(settings, test, test_as_of)
-    metrics, slices, fairness, importance = (
-        evaluation.metrics,
-        evaluation.slices,
-        evaluation.fairness,
-        evaluation.importance,
-    )
     gates = config["gates"]
-
     client = registry.client()
     mlflow.set_experiment("clv")
     champion = registry.load_champion(client)
@@ -154,8 +135,45 @@ def register_trained(
     # champion gate only compares on a date the champion never saw.
     if champion is not None and (learned_through(champion[0], client) or test_as_of) < test_as_of:
         champion_metrics = evaluate.regression_metrics(test[label], champion[1].predict_revenue(test))
-    by_model = {row["model"]: row for row in metrics.to_dict("records")}
-    gate = registry.apply_gates(by_model, fairness["ratio"], gates, champion_metrics)
+
+    def judge(model):
+        evaluation = evaluate_model(model, test, label, columns, gates)
+        by_model = {row["model"]: row for row in evaluation.metrics.to_dict("records")}
+        return (
+            evaluation,
+            by_model,
+            registry.apply_gates(
+                by_model,
+                evaluation.fairness["ratio"],
+                gates,
+                champion_metrics,
+                family=model.family,
+                fairness_p_value=evaluation.fairness["p_value"],
+            ),
+        )
+
+    evaluation, by_model, gate = judge(result.model)
+    if not gate.passed and result.fallback is not None:
+        # One declared fallback, not a search over the test: the BTYD family needs no fit, so a
+        # small shop whose XGBoost overfits still gets a champion when BTYD passes every gate.
+        winner_reasons, winner_predictions = gate.reasons, test["pred_xgboost"].to_numpy()
+        test = test.assign(pred_xgboost=result.fallback.predict_revenue(test))
+        fallback = judge(result.fallback)
+        if fallback[2].passed:
+            evaluation, by_model = fallback[0], fallback[1]
+            note = f"{result.selected} failed the gates ({'; '.join(winner_reasons)}): BG/NBD + Gamma-Gamma fallback"
+            gate = registry.GateResult(True, [note])
+            result = dataclasses.replace(result, model=result.fallback, selected=f"{BTYD_FAMILY} (fallback)", test=test)
+        else:
+            test = test.assign(pred_xgboost=winner_predictions)
+            gate.reasons.append(f"the BG/NBD + Gamma-Gamma fallback failed too: {'; '.join(fallback[2].reasons)}")
+    proxy = test_date_proxy(settings, test, test_as_of)
+    metrics, slices, fairness, importance = (
+        evaluation.metrics,
+        evaluation.slices,
+        evaluation.fairness,
+        evaluation.importance,
+    )
 
     split_dates = frame.groupby("split")["as_of_date"].agg(["min", "max"])
     as_of = {
@@ -181,6 +199,10 @@ def register_trained(
         mlflow.log_params(
             {
                 "objective": result.model.objective,
+                "family": result.model.family,
+                "selected_on_valid": result.selected,
+                "blend_weight": result.model.blend_weight,
+                "calibration": result.model.calibration,
                 "best_iteration": result.best_iteration,
                 "horizon_days": horizon,
                 **{f"split_{k}": v for k, v in as_of.items()},
@@ -201,12 +223,7 @@ def register_trained(
         files = write_evaluation(evaluation, test, label, columns, tmp)
         log_evaluation(files)
         model_dir = result.model.save(tmp / "clv_model")
-        info = mlflow.pyfunc.log_model(
-            name="model",
-            python_model=ClvPyfunc(),
-            artifacts={"clv_model": str(model_dir)},
-            pip_requirements=["xgboost", "pandas"],
-        )
+        info = serving.log_servable_model(result.model, model_dir, test)
         version = str(mlflow.register_model(info.model_uri, registry.MODEL_NAME).version)
         decision = _decide(client, version, gate, champion)
         card = report.model_card(
@@ -214,7 +231,7 @@ def register_trained(
             run_id=run.info.run_id,
             as_of=as_of,
             rows=rows,
-            objective=result.model.objective,
+            objective=_family_note(result),
             metrics=metrics,
             slices=slices,
             fairness=fairness,
@@ -235,7 +252,19 @@ def register_trained(
     registry.land_decision(
         settings.lake_dir, run.info.run_id, version, decision, gate.reasons, by_model["xgboost"], test_as_of
     )
-    return TrainOutcome(run.info.run_id, version, decision, gate.reasons, metrics, report_dir)
+    return TrainOutcome(
+        run.info.run_id, version, decision, gate.reasons, metrics, report_dir, result.model.family, _family_note(result)
+    )
+
+
+def _family_note(result) -> str:
+    """The winning family in words, for the model card and the train summary."""
+    model = result.model
+    what = {"xgboost": f"XGBoost `{model.objective}`", "blend": f"blend of XGBoost `{model.objective}`"}
+    text = what.get(model.family, "BG/NBD + Gamma-Gamma")
+    if model.family == "blend":
+        text += f" (weight {model.blend_weight:.1f}) with BG/NBD + Gamma-Gamma"
+    return f"{text}, calibrated x{model.calibration:.3f} on the validation total (`{result.selected}`)"
 
 
 def _decide(client, version: str, gate: registry.GateResult, champion) -> str:
