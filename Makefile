@@ -26,13 +26,17 @@ IAC_VENV := .iac
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "} {printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2}'
 
-$(BIN)/.installed: pyproject.toml uv.lock packages.yml
+$(BIN)/.installed: pyproject.toml uv.lock
 	@test -x .tools/bin/uv || ($(PYTHON) -m venv .tools && .tools/bin/pip install -q "uv==$(UV_VERSION)")
 	.tools/bin/uv sync --locked --all-extras
+	@touch $@
+
+# Its own stamp: `make clean` removes dbt_packages/ (and this file), so the next target reinstalls.
+dbt_packages/.installed: packages.yml | $(BIN)/.installed
 	$(BIN)/dbt deps --quiet
 	@touch $@
 
-setup: $(BIN)/.installed ## Create .venv with the locked dependencies and install dbt packages
+setup: $(BIN)/.installed dbt_packages/.installed ## Create .venv with the locked dependencies and install dbt packages
 
 # Airflow 3 gets a venv of its own (its pins clash with dbt's and MLflow's); its tasks call the
 # project's .venv/bin/dbt and .venv/bin/clv-jobs.
