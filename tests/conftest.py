@@ -18,6 +18,22 @@ PROJECT_DIR = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 
 
+# `make test` runs the suite on two pytest-xdist workers (--dist loadgroup). Tests that share
+# state must land on one worker: everything on the one PostgreSQL database (each build drops its
+# schemas) and on the session's demo `product`, in one group; the tests of an integration or
+# orchestration module, whose module fixtures are costly builds, in a group per module.
+SHARED_FIXTURES = {"postgres_dsn", "product"}
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items) -> None:
+    for item in items:
+        if SHARED_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.xdist_group("shared"))
+        elif {"integration", "orchestration"} & set(Path(str(item.fspath)).parts):
+            item.add_marker(pytest.mark.xdist_group(Path(str(item.fspath)).stem))
+
+
 @dataclass
 class DbtResult:
     returncode: int
