@@ -1,11 +1,13 @@
 """clv_nightly: the nightly Airflow DAG of clv-warehouse.
 
 check landing (each new raw file against its contract; rejects go to the quarantine) -> source
-freshness -> dbt build (staging, features, labels and their tests) -> score the month end
-on or before the logical date -> monitor it (drift, 30-day proxy, matured backtests, retrain
-decision, alerts) -> publish the ML marts -> when `retrain-needed` finds that a retrain could
-clear the monitor's alert (newer matured labels, a proxy drop, a failed gate), trigger
-clv_weekly_training; when it could not, the alert is raised for a person instead.
+freshness of every landing at the end of the day before the logical date (a stale source stops
+the run here, before the build and scoring, with a high-tier alert naming it) -> dbt build
+(staging, features, labels and their tests) -> score the month end on or before the logical
+date -> monitor it (drift, 30-day proxy, matured backtests, retrain decision, alerts) -> publish
+the ML marts -> when `retrain-needed` finds that a retrain could clear the monitor's alert (newer
+matured labels, a proxy drop, a failed gate), trigger clv_weekly_training; when it could not,
+the alert is raised for a person instead.
 
 A quarantined file fails check_landing (no retries: check-landing raises a high-tier alert
 naming the file), and the build still runs on the files that passed (trigger rule all_done): the
@@ -32,6 +34,8 @@ if str(Path(__file__).parent) not in sys.path:
 from _clv_common import BASH_KWARGS, DEFAULT_ARGS, as_of_date, clv_jobs, dbt
 
 AS_OF = "{{ clv_as_of_date(ds) }}"
+# The run at 02:00 on day D judges the landings as they stood at the end of D - 1.
+LANDED_THROUGH = "{{ macros.ds_add(ds, -1) }}"
 
 with DAG(
     dag_id="clv_nightly",
@@ -48,7 +52,11 @@ with DAG(
         task_id="check_landing", bash_command=clv_jobs("check-landing"), retries=0, **BASH_KWARGS
     )
     source_freshness = BashOperator(
-        task_id="source_freshness", bash_command=dbt("source", "freshness"), trigger_rule="all_done", **BASH_KWARGS
+        task_id="source_freshness",
+        bash_command=clv_jobs("freshness", "--as-of-date", LANDED_THROUGH),
+        trigger_rule="all_done",
+        retries=0,
+        **BASH_KWARGS,
     )
     build_warehouse = BashOperator(task_id="dbt_build_warehouse", bash_command=dbt("build"), **BASH_KWARGS)
     score = BashOperator(task_id="score", bash_command=clv_jobs("score", "--as-of-date", AS_OF), **BASH_KWARGS)

@@ -152,22 +152,29 @@ def champion_env(tmp_path, duckdb_build, synthetic_lake, monkeypatch):
     return env, lake, database
 
 
-def test_nightly_dag_runs_end_to_end_on_duckdb(tmp_path, champion_env):
-    """`airflow dags test clv_nightly` on DuckDB, the champion in place."""
-    env, lake, database = champion_env
-    run = subprocess.run(
-        [str(AIRFLOW_BIN / "airflow"), "dags", "test", "clv_nightly", "2025-01-15"],
+def _nightly(env, cwd, logical_date: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [str(AIRFLOW_BIN / "airflow"), "dags", "test", "clv_nightly", logical_date],
         env=env,
-        cwd=tmp_path,
+        cwd=cwd,
         capture_output=True,
         text=True,
     )
+
+
+def test_nightly_dag_runs_end_to_end_on_duckdb_and_a_stale_source_stops_it(tmp_path, champion_env):
+    """`airflow dags test clv_nightly` on DuckDB, the champion in place: the run of 2025-01-01
+    finds the landings of 2024-12-31 fresh and goes through; the run of 2025-01-15, two weeks
+    without a landing later, stops before the build and scoring, naming the stale sources."""
+    env, lake, database = champion_env
+    run = _nightly(env, tmp_path, "2025-01-01")
     output = run.stdout + run.stderr
     assert run.returncode == 0, output[-6000:]
     for task in ("check_landing", "source_freshness", "dbt_build_warehouse", "score", "monitor", "publish_ml_marts"):
         assert f"task_id={task}" in output or task in output
+    assert "pass  shop.transactions: last landing 2024-12-31" in output
 
-    # The run's logical date 2025-01-15 scores the month end on or before it: 2024-12-31.
+    # The run's logical date 2025-01-01 scores the month end on or before it: 2024-12-31.
     scores = pd.read_parquet(lake / "ml" / "scores" / "as_of_date=2024-12-31")
     assert len(scores) > 0
     import duckdb
@@ -184,6 +191,21 @@ def test_nightly_dag_runs_end_to_end_on_duckdb(tmp_path, champion_env):
         assert "alert_persists" in set(pd.read_parquet(lake / "ml" / "alerts")["rule_name"])
     else:
         assert "retrain not needed" in output
+
+    scored_files = {p: p.stat().st_mtime_ns for p in (lake / "ml" / "scores").rglob("*.parquet")}
+    stale = _nightly(env, tmp_path, "2025-01-15")
+    output = stale.stdout + stale.stderr
+    assert stale.returncode != 0, output[-6000:]
+    assert "stale source(s): shop.customers, shop.transactions, web.events" in output, output[-6000:]
+    alerts = pd.read_parquet(lake / "ml" / "alerts")
+    raised = alerts[alerts["rule_name"] == "source_stale"]
+    assert (
+        list(raised["tier"]) == ["high"] and "shop.transactions: last landing 2024-12-31" in raised["message"].iloc[0]
+    )
+    # Stopped before scoring: not one score file written or rewritten; the failure callback adds
+    # no second alert for the task that raised its own.
+    assert {p: p.stat().st_mtime_ns for p in (lake / "ml" / "scores").rglob("*.parquet")} == scored_files
+    assert not alerts["message"].str.contains("source_freshness failed").any()
 
 
 # Answers the approval as a person would through the Airflow UI: Airflow's own HITL response

@@ -272,6 +272,56 @@ def dbt(ctx: typer.Context) -> None:
 
 
 @app.command()
+def freshness(
+    as_of_date: Annotated[
+        str | None, typer.Option(help="Judge the landings at the end of this day (YYYY-MM-DD); default: now.")
+    ] = None,
+    select: Annotated[
+        list[str] | None, typer.Option(help="dbt source selectors; default: every raw landing and the ledger.")
+    ] = None,
+) -> None:
+    """Check the sources' freshness (dbt source freshness): one line per late or stale source; a
+    stale one (past its error limit) raises a high-tier alert and exits 1, so the nightly run
+    stops before scoring; a late one (past its warning limit) a low-tier alert."""
+    import subprocess
+
+    from clv_jobs import alerts, dbt_cli
+    from clv_jobs import freshness as fresh
+
+    settings = load_settings()
+    day = parse_date(as_of_date) if as_of_date else None
+    target = Path(settings.dbt_target_path)
+    sources_json = target / "sources.json"
+    sources_json.unlink(missing_ok=True)
+    command = dbt_cli.dbt_command(
+        "source",
+        "freshness",
+        "--select",
+        *(select or fresh.LANDING_SOURCES),
+        "--target-path",
+        str(target),
+        dbt_vars=fresh.freshness_vars(day),
+    )
+    with lake_writer_lock():
+        run = subprocess.run(command, capture_output=True, text=True)
+    if not sources_json.exists():
+        typer.echo((run.stdout + run.stderr)[-3000:], err=True)
+        raise typer.Exit(run.returncode or 1)
+    results = fresh.read_sources_json(sources_json)
+    when = f"at the end of {day}" if day else "now"
+    typer.echo(f"freshness of {len(results)} sources {when}:")
+    for result in results:
+        typer.echo(f"  {result.status:>12}  {result.line()}")
+    raised = fresh.alerts_for(results)
+    if raised:
+        alerts.raise_alerts(settings.lake_dir, raised, raised_by="freshness", as_of_date=day)
+    stale = [r.source for r in results if r.status in ("error", "runtime error")]
+    if stale:
+        typer.echo(f"stale source(s): {', '.join(stale)}: stopping before the build and scoring", err=True)
+        raise typer.Exit(1)
+
+
+@app.command()
 def contracts(
     write: Annotated[bool, typer.Option(help="Rewrite the Spectrum macro from the ML landing contract.")] = False,
 ) -> None:
