@@ -43,6 +43,7 @@ class BacktestOutcome:
     objective: str
     oracle_note: str
     report_dir: Path
+    label_horizon_days: int  # < horizon_days: a short history, carried (ADR 0015)
 
 
 def _data_end(lake_dir: Path) -> date:
@@ -106,7 +107,8 @@ def run_backtest(
             f"no complete labels at {as_of_date}: {as_of_date} + {horizon_days} days is {label_end}, after the "
             f"data's last date {data_end}; pick an earlier --as-of-date or a shorter --horizon-days"
         )
-    work = Path(work_dir) / f"{as_of_date}-{horizon_days}d"
+    # Absolute: dbt runs from the project folder, which need not be the current one.
+    work = Path(work_dir).resolve() / f"{as_of_date}-{horizon_days}d"
     work.mkdir(parents=True, exist_ok=True)
     database = _build_scratch_warehouse(settings, as_of_date, horizon_days, work, progress)
 
@@ -147,6 +149,7 @@ def run_backtest(
         objective=f"{result.selected} (family {result.model.family})",
         oracle_note=oracle_note,
         report_dir=report_dir,
+        label_horizon_days=result.model.label_days,
     )
 
 

@@ -1,6 +1,7 @@
 """The model as it is saved, registered and served: the feature encoder, the revenue model of
 one family (XGBoost, BG/NBD + Gamma-Gamma, or a blend of the two; ADR 0014), the XGBoost churn
-head (`ClvModel`), the BTYD features both heads read, and the versioned config.
+head (`ClvModel`) and the versioned config; the BTYD features both heads read are in
+`btyd_features` (re-exported here).
 
 Training (`train`) builds one; scoring, evaluation and the registry only load and apply it, so
 none of them imports the training code.
@@ -19,19 +20,35 @@ import numpy as np
 import pandas as pd
 import xgboost as xgb
 
-from clv_jobs import btyd
+from clv_jobs import treeshap
+from clv_jobs.btyd_features import (
+    BTYD_CARRY,
+    BTYD_FEATURES,
+    BTYD_MARGIN_PREFIX,
+    BTYD_REASONS,
+    RFM_COLUMNS,
+    base_margin,
+    btyd_factors,
+    btyd_features,
+    btyd_revenue,
+    fit_btyd,
+    product_shapley,
+    require_columns,
+)
 from clv_jobs.features import FeatureSpec
 
 __all__ = [
     "load_model_config",
     "order_examples",
     "require_columns",
+    "training_label",
     "Encoder",
     "ClvModel",
     "RFM_COLUMNS",
     "LOG_OBJECTIVE",
     "BTYD_MARGIN_PREFIX",
     "BTYD_FEATURES",
+    "BTYD_CARRY",
     "BTYD_REASONS",
     "BTYD_FAMILY",
     "btyd_features",
@@ -42,11 +59,7 @@ __all__ = [
     "base_margin",
 ]
 
-RFM_COLUMNS = ["frequency", "recency_days", "tenure_days", "days_since_last_purchase", "monetary_value_usd"]
 LOG_OBJECTIVE = "log1p:squarederror"
-# Boost from the BG/NBD + Gamma-Gamma prediction: its log is the base margin of a Tweedie model,
-# so the trees learn what the BTYD model misses (channels, web activity) instead of re-learning it.
-BTYD_MARGIN_PREFIX = "btyd_margin:"
 # The objective of a model whose revenue is BG/NBD + Gamma-Gamma alone (no XGBoost regressor).
 BTYD_FAMILY = "bgnbd_gamma_gamma"
 
@@ -76,10 +89,15 @@ def order_examples(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.sort_values(["as_of_date", "customer_id"], kind="stable").reset_index(drop=True)
 
 
-def require_columns(frame: pd.DataFrame, columns: list[str], where: str) -> None:
-    missing = [c for c in columns if c not in frame.columns]
-    if missing:
-        raise ValueError(f"{where}: missing column(s) {missing}")
+def training_label(frame: pd.DataFrame, config: dict, horizon_days: int) -> tuple[str, int]:
+    """(the revenue column train and valid rows learn from, its window in days): the horizon's
+    label, or on a short history the label window of `label_horizon_days` (ADR 0015)."""
+    label_days = int(frame["label_horizon_days"].iloc[0]) if "label_horizon_days" in frame.columns else horizon_days
+    if label_days >= horizon_days:
+        return config["labels"]["revenue"], horizon_days
+    column = config["labels"]["training_revenue"]
+    require_columns(frame, [column], "fct_clv_training_examples")
+    return column, label_days
 
 
 @dataclass
@@ -126,6 +144,10 @@ class ClvModel:
     Revenue = calibration x (w x XGBoost + (1 - w) x BG/NBD + Gamma-Gamma), w = `blend_weight`:
     1 is the XGBoost family, 0 the BTYD family (no regressor), between a blend. `calibration`
     was fitted on the validation as-of date so the total predicted matches the realized one.
+
+    A model trained on a label window shorter than its horizon (`label_horizon_days`, a short
+    history; ADR 0015) predicts over that window and carries each row to the horizon by BG/NBD's
+    ratio of expected purchases, E[X(horizon)] / E[X(window)] (`BTYD_CARRY`).
     """
 
     encoder: Encoder
@@ -141,6 +163,12 @@ class ClvModel:
     btyd_reference: list[float] | None = None
     # BG/NBD + Gamma-Gamma parameters of the newest training date (`fit_btyd`), for serving.
     btyd_fits: dict | None = None
+    # The label window the model learned from, when shorter than `horizon_days`.
+    label_horizon_days: int | None = None
+
+    @property
+    def label_days(self) -> int:
+        return self.label_horizon_days or self.horizon_days
 
     @property
     def family(self) -> str:
@@ -157,16 +185,24 @@ class ClvModel:
             return list(BTYD_REASONS)
         return self.encoder.feature_names + BTYD_REASONS
 
-    @staticmethod
-    def with_btyd(frame: pd.DataFrame, horizon_days: int) -> pd.DataFrame:
-        if set(BTYD_FEATURES) <= set(frame.columns):
+    def with_btyd(self, frame: pd.DataFrame, fits: dict | None = None) -> pd.DataFrame:
+        """`frame` with the BTYD columns the model reads (over its label window, with the carry
+        to its horizon), fitted on `frame` itself unless it has them or `fits` are given."""
+        if set(BTYD_FEATURES + [BTYD_CARRY]) <= set(frame.columns):
             return frame
-        return pd.concat([frame, btyd_features(frame, horizon_days)], axis=1)
+        if set(BTYD_FEATURES) <= set(frame.columns) and self.label_days == self.horizon_days:
+            return frame.assign(**{BTYD_CARRY: 1.0})
+        extra = btyd_features(frame, self.label_days, fits=fits, carry_to_days=self.horizon_days)
+        return pd.concat([frame.drop(columns=BTYD_FEATURES + [BTYD_CARRY], errors="ignore"), extra], axis=1)
+
+    @staticmethod
+    def carry(frame: pd.DataFrame) -> np.ndarray:
+        return frame[BTYD_CARRY].to_numpy(float)
 
     def dmatrix(self, frame: pd.DataFrame, with_margin: bool = True) -> xgb.DMatrix:
         """The model's input; BTYD features are fitted on `frame` when it lacks them. The BTYD
         base margin belongs to the revenue model only (`with_margin=False` for the churn head)."""
-        frame = self.with_btyd(frame, self.horizon_days)
+        frame = self.with_btyd(frame)
         margin = base_margin(frame, self.objective) if with_margin else None
         return xgb.DMatrix(self.encoder.transform(frame), base_margin=margin)
 
@@ -191,13 +227,13 @@ class ClvModel:
     def predict_revenue(self, frame: pd.DataFrame, data: xgb.DMatrix | None = None) -> np.ndarray:
         """Expected net revenue over the horizon for the rows of `frame`; `data`, when given, is
         its `dmatrix(frame)` (not built twice)."""
-        frame = self.with_btyd(frame, self.horizon_days)
+        frame = self.with_btyd(frame)
         revenue = np.zeros(len(frame))
         if self.blend_weight > 0:
             revenue += self.blend_weight * self._xgboost_revenue(data if data is not None else self.dmatrix(frame))
         if self.blend_weight < 1:
             revenue += (1.0 - self.blend_weight) * btyd_revenue(frame)
-        return np.maximum(revenue * self.calibration, 0.0)
+        return np.maximum(revenue * self.carry(frame) * self.calibration, 0.0)
 
     def predict_churn(self, frame: pd.DataFrame | xgb.DMatrix) -> np.ndarray:
         """Probability of no purchase in the 180 days after the as-of date; `frame` or its
@@ -209,22 +245,25 @@ class ClvModel:
         """Each row's prediction split over `reason_names` (last column: the reference value).
 
         XGBoost family: XGBoost's own SHAP values on its output scale, exact TreeSHAP or, with
-        `approx`, its approximate (Saabas) ones, about ten times faster; both add up to the raw
+        `approx`, its approximate (Saabas) ones; both add up to the raw
         prediction. BTYD family: the exact Shapley values of the product P(alive) x purchases if
         alive x order value, each factor moved from its training mean to the customer's value (in
         USD). Blend: both parts in USD (XGBoost's shared out in proportion to its SHAP values on
-        its own scale), weighted and calibrated, so the row sums to the prediction."""
-        frame = self.with_btyd(frame, self.horizon_days)
+        its own scale), weighted and calibrated, so the row sums to the prediction; a carried
+        model's (ADR 0015) are scaled by each row's carry, in USD at the horizon."""
+        frame = self.with_btyd(frame)
+        carry = self.carry(frame)[:, None]
         if self.family == "xgboost":
-            data = data if data is not None else self.dmatrix(frame)
-            return self.regressor.predict(data, pred_contribs=True, approx_contribs=approx)
+            # On the model's own scale (of the label window when carried): a row's factor would
+            # not change the order of its reasons.
+            return self._shap(frame, data, approx)
         # The BTYD factors in float64: the Shapley values must add up to the prediction.
         factors = btyd_factors(frame)
         reference = np.asarray(self.btyd_reference if self.btyd_reference is not None else factors.mean(axis=0))
         parts = product_shapley(factors, reference) * (1.0 - self.blend_weight)
         if self.family == "blend":
             data = data if data is not None else self.dmatrix(frame)
-            shap = self.regressor.predict(data, pred_contribs=True, approx_contribs=approx).astype(np.float64)
+            shap = self._shap(frame, data, approx).astype(np.float64)
             at_reference = self._inverse_link(shap[:, -1])
             moved = shap[:, :-1].sum(axis=1)
             share = np.divide(
@@ -232,7 +271,16 @@ class ClvModel:
             )
             usd = np.column_stack([shap[:, :-1] * share[:, None], at_reference]) * self.blend_weight
             parts = np.column_stack([usd[:, :-1], parts[:, :-1], usd[:, -1] + parts[:, -1]])
-        return parts * self.calibration
+        return parts * carry * self.calibration
+
+    def _shap(self, frame: pd.DataFrame, data: xgb.DMatrix | None, approx: bool) -> np.ndarray:
+        """The regressor's SHAP values (last column: the expected value): exact ones by decision
+        pattern (`treeshap`, the same numbers about ten times faster) where the trees allow it,
+        else XGBoost's exact TreeSHAP; with `approx`, XGBoost's approximate ones."""
+        if approx or not treeshap.supports(self.regressor):
+            data = data if data is not None else self.dmatrix(frame)
+            return self.regressor.predict(data, pred_contribs=True, approx_contribs=approx)
+        return treeshap.contributions(self.regressor, self.encoder.transform(frame), base_margin(frame, self.objective))
 
     def save(self, directory: Path) -> Path:
         directory = Path(directory)
@@ -250,6 +298,7 @@ class ClvModel:
             "calibration": self.calibration,
             "btyd_reference": self.btyd_reference,
             "btyd_fits": self.btyd_fits,
+            "label_horizon_days": self.label_horizon_days,
         }
         (directory / "clv_model.json").write_text(json.dumps(meta, indent=2))
         if self.drift_baseline is not None:
@@ -278,132 +327,5 @@ class ClvModel:
             float(meta.get("calibration", 1.0)),
             meta.get("btyd_reference"),
             meta.get("btyd_fits"),
+            meta.get("label_horizon_days"),
         )
-
-
-BTYD_FEATURES = ["btyd_p_alive", "btyd_expected_purchases", "btyd_expected_order_value_usd"]
-
-
-BTYD_MAX_FIT_ROWS = 100_000
-
-
-def btyd_features(
-    frame: pd.DataFrame, horizon_days: int, max_fit_rows: int = BTYD_MAX_FIT_ROWS, fits: dict | None = None
-) -> pd.DataFrame:
-    """BG/NBD + Gamma-Gamma fitted on each as-of date's own rows (time in weeks): P(alive),
-    expected purchases over the horizon and expected order value, per row.
-
-    Unsupervised on history: only features (facts on or before the as-of date) go in, so these
-    are as point-in-time as the features themselves. Every date's fit starts from the same point
-    and does not depend on row order (the fits sum over sorted distinct values), so training and
-    scoring compute bit-identical values for the same customers: scoring reads its rows in no
-    fixed order. A date with more than `max_fit_rows` rows is fitted on a seeded sample of that
-    many, drawn in customer-id order (seven parameters: the estimates barely move, the time is
-    bounded); every row is scored. `fits` (from `fit_btyd`): apply these parameters instead of
-    fitting, as a served model does for a handful of customers.
-    """
-    require_columns(frame, RFM_COLUMNS + ["customer_id", "as_of_date", "avg_purchase_value_usd"], "BTYD inputs")
-    out = pd.DataFrame(index=frame.index, columns=BTYD_FEATURES, dtype=float)
-    for _, idx in sorted(frame.groupby("as_of_date").indices.items()):
-        part = frame.iloc[idx]
-        bg, gg, mean_spend = fits_from_dict(fits) if fits is not None else _fit_btyd(part, max_fit_rows)
-        x = part["frequency"].to_numpy(float)
-        t_x = part["recency_days"].to_numpy(float) / 7
-        t = part["tenure_days"].to_numpy(float) / 7
-        if gg is not None:
-            spend = gg.expected_order_value(x, part["monetary_value_usd"].to_numpy(float))
-        else:
-            spend = np.full(len(part), mean_spend)
-        out.iloc[idx] = np.column_stack(
-            [bg.p_alive(x, t_x, t), bg.expected_purchases(horizon_days / 7, x, t_x, t), spend]
-        )
-    return out.astype(float)
-
-
-def _fit_btyd(part: pd.DataFrame, max_fit_rows: int):
-    """(BG/NBD fit, Gamma-Gamma fit or None, mean order value) on one as-of date's rows."""
-    x = part["frequency"].to_numpy(float)
-    fit = slice(None)
-    if len(part) > max_fit_rows:
-        by_customer = np.argsort(part["customer_id"].astype(str).to_numpy(), kind="stable")
-        fit = by_customer[np.random.default_rng(0).choice(len(part), max_fit_rows, replace=False)]
-    t_x = part["recency_days"].to_numpy(float) / 7
-    t = part["tenure_days"].to_numpy(float) / 7
-    bg = btyd.fit_bg_nbd(x[fit], t_x[fit], t[fit])
-    # sorted first, so the mean does not depend on row order either
-    mean_spend = float(np.nanmean(np.sort(part["avg_purchase_value_usd"].to_numpy(float))))
-    try:
-        gg = btyd.fit_gamma_gamma(x[fit], part["monetary_value_usd"].to_numpy(float)[fit])
-    except ValueError:  # no repeat buyers yet at this date
-        gg = None
-    return bg, gg, mean_spend
-
-
-def fit_btyd(frame: pd.DataFrame, max_fit_rows: int = BTYD_MAX_FIT_ROWS) -> dict:
-    """The BTYD parameters fitted on the newest as-of date of `frame`, as plain numbers."""
-    newest = frame[frame["as_of_date"] == frame["as_of_date"].max()]
-    bg, gg, mean_spend = _fit_btyd(newest, max_fit_rows)
-    return {
-        "bg_nbd": [bg.r, bg.alpha, bg.a, bg.b],
-        "gamma_gamma": None if gg is None else [gg.p, gg.q, gg.gamma],
-        "mean_order_value_usd": mean_spend,
-        "as_of_date": f"{pd.Timestamp(newest['as_of_date'].iloc[0]):%Y-%m-%d}",
-    }
-
-
-def fits_from_dict(fits: dict):
-    bg = btyd.BetaGeoFit(*fits["bg_nbd"], log_likelihood=float("nan"))
-    gg = None if fits["gamma_gamma"] is None else btyd.GammaGammaFit(*fits["gamma_gamma"], log_likelihood=float("nan"))
-    return bg, gg, float(fits["mean_order_value_usd"])
-
-
-# The BTYD revenue as a product of three factors; their Shapley values are a BTYD model's reasons.
-BTYD_REASONS = ["btyd_p_alive", "btyd_purchases_if_alive", "btyd_expected_order_value_usd"]
-
-
-def btyd_revenue(frame: pd.DataFrame) -> np.ndarray:
-    """BG/NBD expected purchases x Gamma-Gamma expected order value (the BTYD columns)."""
-    require_columns(frame, BTYD_FEATURES, "BTYD revenue")
-    purchases = frame["btyd_expected_purchases"].to_numpy(float)
-    return np.maximum(purchases * frame["btyd_expected_order_value_usd"].to_numpy(float), 0.0)
-
-
-def btyd_factors(frame: pd.DataFrame) -> np.ndarray:
-    """(P(alive), expected purchases if alive, expected order value) per row: in BG/NBD the
-    expected purchases are P(alive) times those of an alive customer, so the product of the three
-    columns is `btyd_revenue`."""
-    require_columns(frame, BTYD_FEATURES, "BTYD factors")
-    alive = frame["btyd_p_alive"].to_numpy(float)
-    purchases = frame["btyd_expected_purchases"].to_numpy(float)
-    if_alive = np.divide(purchases, alive, out=np.zeros(len(frame)), where=alive > 0)
-    return np.column_stack([alive, if_alive, frame["btyd_expected_order_value_usd"].to_numpy(float)])
-
-
-def product_shapley(factors: np.ndarray, reference: np.ndarray) -> np.ndarray:
-    """Exact Shapley values of f = the product of the columns of `factors`, each player moving its
-    factor from `reference` to the row's value; the last column is f(reference). Rows sum to f."""
-    from itertools import combinations
-    from math import factorial
-
-    n, k = factors.shape
-    values = np.zeros((n, k + 1))
-    values[:, -1] = np.prod(reference)
-    for i in range(k):
-        others = [j for j in range(k) if j != i]
-        for size in range(k):
-            weight = factorial(size) * factorial(k - size - 1) / factorial(k)
-            for chosen in combinations(others, size):
-                moved = np.ones(n)
-                for j in others:
-                    moved = moved * (factors[:, j] if j in chosen else reference[j])
-                values[:, i] += weight * moved * (factors[:, i] - reference[i])
-    return values
-
-
-def base_margin(frame: pd.DataFrame, objective: str) -> np.ndarray | None:
-    """Log of the BTYD revenue prediction for `btyd_margin:` objectives, else None."""
-    if not objective.startswith(BTYD_MARGIN_PREFIX):
-        return None
-    require_columns(frame, BTYD_FEATURES, "BTYD margin")
-    revenue = frame["btyd_expected_purchases"].to_numpy(float) * frame["btyd_expected_order_value_usd"].to_numpy(float)
-    return np.log(np.maximum(revenue, 1e-3))

@@ -113,6 +113,17 @@ def _markdown(frame: pd.DataFrame, floatfmt: str = ".3f") -> str:
     return "\n".join([head, rule, *rows])
 
 
+def _carried(as_of: dict) -> str:
+    if as_of.get("label_days", as_of["horizon_days"]) >= as_of["horizon_days"]:
+        return ""
+    return (
+        f"\nThe history is too short for {as_of['horizon_days']}-day training labels: the model learned "
+        f"{as_of['label_days']} days and carries each customer to {as_of['horizon_days']} by BG/NBD's ratio of "
+        f"expected purchases; its churn probability is of no purchase within "
+        f"{min(180, as_of['label_days'])} days (ADR 0015)."
+    )
+
+
 def model_card(
     *,
     model_version: str,
@@ -142,7 +153,7 @@ credit, pricing or eligibility decisions; not for customers without purchase his
 ## Data
 `fct_clv_training_examples`: train as-of dates {as_of["train_first"]} to {as_of["train_last"]}
 ({rows["train"]:,} rows), validation {as_of["valid"]} ({rows["valid"]:,}), test {as_of["test"]}
-({rows["test"]:,}). Every training and validation label window ends on or before the test date.
+({rows["test"]:,}). Every training and validation label window ends on or before the test date.{_carried(as_of)}
 Chosen on validation among the model families: {objective}. Top reasons: {top}.
 
 ## Metrics on the test as-of date, against every baseline

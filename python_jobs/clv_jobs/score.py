@@ -14,7 +14,7 @@ import pandas as pd
 import pyarrow as pa
 
 from clv_jobs import ml_contracts
-from clv_jobs.model import BTYD_FEATURES, ClvModel, btyd_features
+from clv_jobs.model import ClvModel
 
 __all__ = [
     "load_tiers",
@@ -78,15 +78,15 @@ def score_frame(
     reasons: str = "shap",
 ) -> pa.Table:
     """Predictions, churn probability, percentile, tier and top-3 reasons for every row.
-    `reasons`: "shap" (exact TreeSHAP) or "approx" (XGBoost's approximate contributions,
-    ~10x faster). `timings`, when given, receives the seconds of each step (for the benchmark)."""
+    `reasons`: "shap" (exact TreeSHAP, by decision pattern: `treeshap`) or "approx" (XGBoost's
+    approximate contributions, no faster now for depth-3 trees). `timings`, when given, receives
+    the seconds of each step (for the benchmark)."""
     check_reasons(reasons)
     if features.empty:
         raise ValueError("no customers to score")
     clock = _Clock(timings)
-    if not set(BTYD_FEATURES) <= set(features.columns):
-        # Fitted once here; otherwise each of the three model calls below would refit them.
-        features = pd.concat([features, btyd_features(features, model.horizon_days)], axis=1)
+    # Fitted once here; otherwise each of the three model calls below would refit them.
+    features = model.with_btyd(features)
     clock.lap("btyd_features")
     revenue_input, churn_input = model.dmatrices(features)
     clock.lap("encode")

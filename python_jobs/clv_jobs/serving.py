@@ -16,7 +16,7 @@ import mlflow
 import numpy as np
 import pandas as pd
 
-from clv_jobs.model import BTYD_FEATURES, RFM_COLUMNS, ClvModel, btyd_features
+from clv_jobs.model import BTYD_FEATURES, RFM_COLUMNS, ClvModel
 
 __all__ = ["ClvPyfunc", "input_columns", "log_servable_model", "pinned_requirements", "OUTPUT_COLUMNS"]
 
@@ -47,9 +47,7 @@ def predict_frame(model: ClvModel, frame: pd.DataFrame) -> pd.DataFrame:
     from clv_jobs.score import top_reasons
 
     frame = frame.assign(as_of_date=pd.to_datetime(frame["as_of_date"])).reset_index(drop=True)
-    if not set(BTYD_FEATURES) <= set(frame.columns):
-        fits = model.btyd_fits
-        frame = pd.concat([frame, btyd_features(frame, model.horizon_days, fits=fits)], axis=1)
+    frame = model.with_btyd(frame, fits=model.btyd_fits)
     revenue_input, churn_input = model.dmatrices(frame)
     names, _ = top_reasons(model.contributions(frame, revenue_input), model.reason_names)
     return pd.DataFrame(

@@ -32,6 +32,7 @@ from clv_jobs.model import (
     btyd_features,
     fit_btyd,
     require_columns,
+    training_label,
 )
 
 __all__ = ["TrainResult", "TuneBudget", "tune_xgboost", "train_models", "calibration_factor", "select_candidate"]
@@ -167,15 +168,25 @@ def train_models(
     tune: TuneBudget | None = None,
 ) -> TrainResult:
     """Select the objective on valid (then, with `tune`, its parameters), refit on train +
-    valid, score test for every model."""
+    valid, score test for every model.
+
+    Train and valid rows are labelled over the frame's `label_horizon_days` (the horizon unless
+    the history is short): then every model learns that window and is carried to the horizon,
+    where test is judged (ADR 0015)."""
     label, active = config["labels"]["revenue"], config["labels"]["active"]
     require_columns(frame, spec.features + ["split", "as_of_date", label, active], "fct_clv_training_examples")
     for needed in (label, active):
         if needed not in spec.labels:
             raise ValueError(f"fct_clv_training_examples.{needed}: not marked meta.ml_role = label in dbt")
     frame = frame[frame["split"].isin(["train", "valid", "test"])]
+    fit_label, label_days = training_label(frame, config, horizon_days)
+    if label_days < horizon_days:
+        progress(
+            f"label window: {label_days} days (the history has no {horizon_days}-day training labels); "
+            f"predictions carried to {horizon_days} days by BG/NBD's expected-purchases ratio (ADR 0015)"
+        )
     progress(f"BTYD features: BG/NBD + Gamma-Gamma fitted at each of {frame['as_of_date'].nunique()} as-of dates")
-    frame = pd.concat([frame, btyd_features(frame, horizon_days)], axis=1)
+    frame = pd.concat([frame, btyd_features(frame, label_days, carry_to_days=horizon_days)], axis=1)
     train = frame[frame["split"] == "train"]
     valid = frame[frame["split"] == "valid"]
     test = frame[frame["split"] == "test"].copy()
@@ -183,12 +194,12 @@ def train_models(
         if part.empty:
             raise ValueError(
                 f"fct_clv_training_examples has no {name!r} rows: the data must span at least "
-                f"two label horizons plus the training window (see docs/decisions/0003)"
+                f"the test as-of date's horizon and two month ends before it (docs/decisions/0003, 0015)"
             )
     encoder = Encoder.fit(train, spec)
     # Each matrix once: every objective and the refit reuse them.
     x_train, x_valid = encoder.transform(train), encoder.transform(valid)
-    y_train, y_valid = train[label].to_numpy(float), valid[label].to_numpy(float)
+    y_train, y_valid = train[fit_label].to_numpy(float), valid[fit_label].to_numpy(float)
 
     validation, fits, candidates = {}, {}, {}
     for objective in config["xgboost"]["objectives"]:
@@ -202,7 +213,7 @@ def train_models(
         fits[objective] = booster.best_iteration + 1
     # The BTYD family (unsupervised per as-of date: nothing to fit on train) and the blend of the
     # best-ranking XGBoost objective with it, the weight chosen on valid.
-    btyd = bg_nbd_gamma_gamma_predict(valid, horizon_days)
+    btyd = bg_nbd_gamma_gamma_predict(valid, label_days)
     candidates[BTYD_FAMILY] = (BTYD_FAMILY, 0.0, btyd)
     ranker = max(config["xgboost"]["objectives"], key=lambda o: normalized_gini(y_valid, candidates[o][2]))
     weight = min(BLEND_WEIGHTS, key=lambda w: _calibrated_rmse(y_valid, w * candidates[ranker][2] + (1 - w) * btyd))
@@ -251,14 +262,14 @@ def train_models(
             f"tuned: valid normalized Gini {tuning['best_valid_gini']:.4f} "
             f"(configured parameters {tuning['configured_valid_gini']:.4f}) after {tuning['trials']} trials"
         )
-    family = {"weight": weight, "calibration": chosen["calibration"]}
+    family = {"weight": weight, "calibration": chosen["calibration"], "label_days": label_days}
 
     both = pd.concat([train, valid])
     x_both = np.vstack([x_train, x_valid])
-    model = _fit_final(config, best, fits.get(best), encoder, both, x_both, label, active, horizon_days, family)
+    model = _fit_final(config, best, fits.get(best), encoder, both, x_both, fit_label, active, horizon_days, family)
 
     progress("baselines: company average, heuristic, linear RFM, BG/NBD + Gamma-Gamma")
-    baselines = Baselines.fit(both, label, active, horizon_days)
+    baselines = Baselines.fit(both, fit_label, active, horizon_days)
     test["pred_xgboost"] = model.predict_revenue(test)
     test["pred_churn_probability"] = model.predict_churn(test)
     columns = ["pred_xgboost"]
@@ -275,7 +286,7 @@ def train_models(
         progress(f"refit on train + valid + test ({len(learned):,} rows): the registered model")
         x_learned = np.vstack([x_both, encoder.transform(learned.iloc[len(both) :])])
         model = _fit_final(
-            config, best, fits.get(best), encoder, learned, x_learned, label, active, horizon_days, family
+            config, best, fits.get(best), encoder, learned, x_learned, fit_label, active, horizon_days, family
         )
     newest = learned[learned["as_of_date"] == learned["as_of_date"].max()]
     progress(
@@ -357,4 +368,5 @@ def _fit_final(config, objective, rounds, encoder, rows, x, label, active, horiz
         calibration=family["calibration"],
         btyd_reference=btyd_factors(rows).mean(axis=0).tolist(),
         btyd_fits=fit_btyd(rows),
+        label_horizon_days=family["label_days"] if family["label_days"] < horizon_days else None,
     )

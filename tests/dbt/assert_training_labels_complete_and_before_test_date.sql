@@ -1,5 +1,6 @@
--- No training example has an incomplete label, and no train or valid label window reaches past
--- the test as-of date (DESIGN §5). Rows returned break the rule.
+-- No training example has an incomplete label, and no train or valid label window (over
+-- label_horizon_days, ADR 0015) reaches past the test as-of date (DESIGN §5). Rows returned
+-- break the rule.
 
 with
 
@@ -22,14 +23,15 @@ violations as (
         examples.as_of_date,
         examples.split,
         examples.label_window_end_date,
+        examples.training_window_end_date,
         as_of_dates.data_end_date,
         as_of_dates.test_as_of_date
     from examples
     inner join as_of_dates
         on examples.as_of_date = as_of_dates.as_of_date
     where
-        examples.label_window_end_date > as_of_dates.data_end_date
-        or (examples.split in ('train', 'valid') and examples.label_window_end_date > as_of_dates.test_as_of_date)
+        (examples.split not in ('train', 'valid') and examples.label_window_end_date > as_of_dates.data_end_date)
+        or (examples.split in ('train', 'valid') and examples.training_window_end_date > as_of_dates.test_as_of_date)
         or (examples.split = 'train' and examples.as_of_date >= as_of_dates.valid_as_of_date)
 
 )

@@ -81,3 +81,32 @@ def test_backtest_explains_an_immature_horizon(synthetic_lake, tmp_path):
 def test_backtest_wants_a_month_end(synthetic_lake, tmp_path):
     with pytest.raises(ValueError, match="month ends"):
         backtest.run_backtest(_settings(synthetic_lake, tmp_path), date(2023, 12, 15), 365, tmp_path / "work")
+
+
+def test_a_horizon_longer_than_the_history_trains_on_a_shorter_window_and_carries(synthetic_lake, tmp_path):
+    """Ten months of history, a 365-day horizon: no valid date lies a year before the test date,
+    so train and valid learn the longest window that leaves a train date (ADR 0015) and the test
+    rows are judged over the full year."""
+    from clv_jobs.baselines import bg_nbd_gamma_gamma_predict
+
+    as_of = date(2021, 10, 31)
+    outcome = backtest.run_backtest(_settings(synthetic_lake, tmp_path), as_of, 365, tmp_path / "work")
+    # Valid is the second month end (2021-02-28), one train date before it: 245 days to the test date.
+    assert outcome.valid_date == date(2021, 2, 28) and outcome.train_dates == (date(2021, 1, 31), date(2021, 1, 31))
+    assert outcome.label_horizon_days == 245
+    metrics = outcome.metrics.set_index("model")
+    # Judged against a year of realized revenue, the carried model still ranks far better than
+    # chance (its level is the bias gate's business when it trains for real: ADR 0015).
+    assert metrics.loc["xgboost", "normalized_gini"] > 0.4, metrics
+    # BG/NBD's carry is exact: over 245 days, carried, it is BG/NBD over 365 days.
+    database = tmp_path / "work" / f"{as_of}-365d" / "backtest.duckdb"
+    import duckdb
+
+    with duckdb.connect(str(database), read_only=True) as con:
+        test = con.sql("select * from marts.fct_clv_training_examples where split = 'test'").df()
+    test = test.assign(as_of_date=pd.to_datetime(test["as_of_date"]))
+    direct = pd.Series(bg_nbd_gamma_gamma_predict(test, 365), index=test["customer_id"])
+    carried = outcome.predictions.set_index("customer_id")["pred_bgnbd_gamma_gamma"]
+    pd.testing.assert_series_equal(
+        carried.sort_index(), direct.loc[carried.index].sort_index(), check_names=False, rtol=1e-6
+    )

@@ -4,11 +4,15 @@
 --   valid = the latest as-of date V whose label window ends on or before T;
 --   train = as-of dates before V.  Complete dates between V and T are 'unused', so no
 --   validation or training label reaches into the test period's future.
+-- Train and valid are labelled over label_horizon_days: the horizon when the history allows it,
+-- else the longest window that still leaves one train date before V (or the var
+-- clv_label_horizon_days); the models carry their predictions to the horizon (ADR 0015).
 
 {%- set horizon = var('clv_horizon_days') %}
 {%- set first_date = "cast('" ~ var('clv_as_of_first_date') ~ "' as date)" if var('clv_as_of_first_date') else "data_start_date" %}
 {%- set last_date = "cast('" ~ var('clv_as_of_last_date') ~ "' as date)" if var('clv_as_of_last_date') else "data_end_date" %}
 {%- set max_dates = 1200 if var('clv_as_of_first_date') else var('clv_as_of_months') %}
+{%- set forced_label_horizon = var('clv_label_horizon_days', none) %}
 
 with
 
@@ -74,7 +78,29 @@ selected as (
 
 ),
 
-validation_date as (
+dates_before_test as (
+
+    select
+        as_of_date,
+        test_as_of_date,
+        row_number() over (order by as_of_date) as date_number
+    from selected
+    where as_of_date < test_as_of_date
+
+),
+
+-- The shortest history that trains: one train date, then valid on the second date.
+shortest_history as (
+
+    select
+        min(as_of_date) as first_as_of_date,
+        max(case when date_number = 2 then as_of_date end) as second_as_of_date,
+        max(test_as_of_date) as test_as_of_date
+    from dates_before_test
+
+),
+
+full_horizon_validation as (
 
     select max(as_of_date) as valid_as_of_date
     from selected
@@ -82,25 +108,66 @@ validation_date as (
 
 ),
 
+label_window as (
+
+    select
+        {%- if forced_label_horizon %}
+        least({{ horizon }}, {{ forced_label_horizon }}) as label_horizon_days
+        {%- else %}
+        case
+            when full_horizon_validation.valid_as_of_date > shortest_history.first_as_of_date then {{ horizon }}
+            else coalesce(
+                least({{ horizon }}, {{ dbt.datediff('shortest_history.second_as_of_date', 'shortest_history.test_as_of_date', 'day') }}),
+                {{ horizon }}
+            )
+        end as label_horizon_days
+        {%- endif %}
+    from full_horizon_validation
+    cross join shortest_history
+
+),
+
+labelled as (
+
+    select
+        selected.*,
+        label_window.label_horizon_days,
+        cast({{ dbt.dateadd('day', 'label_window.label_horizon_days', 'selected.as_of_date') }} as date)
+            as training_window_end_date
+    from selected
+    cross join label_window
+
+),
+
+validation_date as (
+
+    select max(as_of_date) as valid_as_of_date
+    from labelled
+    where training_window_end_date <= test_as_of_date
+
+),
+
 final as (
 
     select
-        selected.as_of_date,
-        selected.label_window_end_date,
-        selected.data_start_date,
-        selected.data_end_date,
-        selected.test_as_of_date,
+        labelled.as_of_date,
+        labelled.label_window_end_date,
+        labelled.training_window_end_date,
+        labelled.data_start_date,
+        labelled.data_end_date,
+        labelled.test_as_of_date,
         validation_date.valid_as_of_date,
         {{ horizon }} as horizon_days,
-        selected.label_window_end_date <= selected.data_end_date as is_label_complete,
+        labelled.label_horizon_days,
+        labelled.label_window_end_date <= labelled.data_end_date as is_label_complete,
         case
-            when selected.label_window_end_date > selected.data_end_date then null
-            when selected.as_of_date = selected.test_as_of_date then 'test'
-            when selected.as_of_date = validation_date.valid_as_of_date then 'valid'
-            when selected.as_of_date < validation_date.valid_as_of_date then 'train'
-            else 'unused'
+            when labelled.as_of_date = labelled.test_as_of_date
+                then case when labelled.label_window_end_date <= labelled.data_end_date then 'test' end
+            when labelled.as_of_date = validation_date.valid_as_of_date then 'valid'
+            when labelled.as_of_date < validation_date.valid_as_of_date then 'train'
+            when labelled.label_window_end_date <= labelled.data_end_date then 'unused'
         end as split
-    from selected
+    from labelled
     cross join validation_date
 
 )

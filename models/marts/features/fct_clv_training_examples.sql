@@ -1,5 +1,7 @@
 {{ config(dist='customer_id', sort=['as_of_date', 'customer_id']) }}
--- Features joined to complete labels, with the split of their as-of date (int_as_of_dates).
+-- Features joined to complete labels, with the split of their as-of date (int_as_of_dates):
+-- train and valid rows need their label window (label_horizon_days) complete, the others the
+-- whole horizon.
 
 with
 
@@ -26,11 +28,14 @@ final as (
     select
         features.*,
         labels.revenue_next_horizon_usd,
+        labels.revenue_next_label_window_usd,
         labels.revenue_next_90d_usd,
         labels.is_active_next_180d,
         labels.horizon_days,
+        labels.label_horizon_days,
         as_of_dates.split,
-        labels.label_window_end_date
+        labels.label_window_end_date,
+        labels.training_window_end_date
     from features
     inner join labels
         on
@@ -38,7 +43,7 @@ final as (
             and features.as_of_date = labels.as_of_date
     inner join as_of_dates
         on features.as_of_date = as_of_dates.as_of_date
-    where labels.is_label_complete
+    where labels.is_label_complete or as_of_dates.split in ('train', 'valid')
 
 )
 

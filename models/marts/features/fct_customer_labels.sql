@@ -1,6 +1,9 @@
 {{ config(dist='customer_id', sort=['as_of_date', 'customer_id']) }}
 -- Labels look only at (as_of_date, as_of_date + horizon]; is_label_complete says whether the
--- data's last date covers that whole window (DESIGN §5).
+-- data's last date covers that whole window (DESIGN §5). Train and valid rows learn from the
+-- label window of int_as_of_dates.label_horizon_days (the horizon unless the history is too
+-- short, ADR 0015); then the activity window shrinks to it too, so no label of theirs reaches
+-- past the test as-of date.
 
 {%- set horizon = var('clv_horizon_days') %}
 {%- set active_days = 180 %}
@@ -8,24 +11,32 @@
 
 with
 
+as_of_dates as (
+
+    select * from {{ ref('int_as_of_dates') }}
+
+),
+
 population as (
 
     select
-        customer_id,
-        as_of_date
-    from {{ ref('int_customer_order_features') }}
+        order_features.customer_id,
+        order_features.as_of_date,
+        as_of_dates.label_horizon_days,
+        case
+            when as_of_dates.label_horizon_days < as_of_dates.horizon_days
+                then least({{ active_days }}, as_of_dates.label_horizon_days)
+            else {{ active_days }}
+        end as active_window_days
+    from {{ ref('int_customer_order_features') }} as order_features
+    inner join as_of_dates
+        on order_features.as_of_date = as_of_dates.as_of_date
 
 ),
 
 customer_days as (
 
     select * from {{ ref('int_customer_days') }}
-
-),
-
-as_of_dates as (
-
-    select * from {{ ref('int_as_of_dates') }}
 
 ),
 
@@ -41,6 +52,13 @@ future as (
                 else 0
             end
         ) as net_revenue_next_horizon_usd,
+        sum(
+            case
+                when customer_days.activity_date <= {{ dbt.dateadd('day', 'population.label_horizon_days', 'population.as_of_date') }}
+                    then customer_days.net_revenue_usd
+                else 0
+            end
+        ) as net_revenue_next_label_window_usd,
         sum(
             case
                 when customer_days.activity_date <= {{ dbt.dateadd('day', 90, 'population.as_of_date') }}
@@ -69,7 +87,7 @@ future as (
             case
                 when
                     customer_days.is_purchase_day
-                    and customer_days.activity_date <= {{ dbt.dateadd('day', active_days, 'population.as_of_date') }}
+                    and customer_days.activity_date <= {{ dbt.dateadd('day', 'population.active_window_days', 'population.as_of_date') }}
                     then 1
                 else 0
             end
@@ -96,11 +114,13 @@ final as (
         -- Returns of earlier purchases can make net future revenue negative; the label is
         -- floored at zero and the count of floored rows is in rpt_staging_rule_counts.
         greatest(coalesce(future.net_revenue_next_horizon_usd, 0), 0) as revenue_next_horizon_usd,
+        greatest(coalesce(future.net_revenue_next_label_window_usd, 0), 0) as revenue_next_label_window_usd,
         greatest(coalesce(future.net_revenue_next_90d_usd, 0), 0) as revenue_next_90d_usd,
         greatest(coalesce(future.net_revenue_next_30d_usd, 0), 0) as revenue_next_30d_usd,
         coalesce(future.purchase_days_next_30d, 0) as purchase_days_next_30d,
         coalesce(future.net_revenue_next_horizon_usd, 0) as net_revenue_next_horizon_usd,
         as_of_dates.horizon_days,
+        as_of_dates.label_horizon_days,
 
         -- booleans
         coalesce(future.purchased_next_active_window, 0) = 1 as is_active_next_180d,
@@ -108,7 +128,8 @@ final as (
 
         -- dates
         population.as_of_date,
-        as_of_dates.label_window_end_date
+        as_of_dates.label_window_end_date,
+        as_of_dates.training_window_end_date
 
     from population
     inner join as_of_dates

@@ -96,9 +96,7 @@ def score(
     ] = None,
     reasons: Annotated[
         str,
-        typer.Option(
-            help="Top-3 reasons from exact TreeSHAP ('shap') or XGBoost's ~10x faster approximation ('approx')."
-        ),
+        typer.Option(help="Top-3 reasons from exact TreeSHAP ('shap') or XGBoost's approximation ('approx')."),
     ] = "shap",
     backend: BackendOption = Backend.local,
     wait: WaitOption = True,
@@ -290,6 +288,11 @@ def backtest(
             f"\nBacktest at {outcome.as_of_date}, horizon {outcome.horizon_days} days: train as-of dates "
             f"{outcome.train_dates[0]} .. {outcome.train_dates[1]}, valid {outcome.valid_date}; rows {rows}"
         )
+        if outcome.label_horizon_days < outcome.horizon_days:
+            typer.echo(
+                f"Label window {outcome.label_horizon_days} days (no {outcome.horizon_days}-day training labels in "
+                f"the history): every model carried to {outcome.horizon_days} days by BG/NBD (ADR 0015)"
+            )
         typer.echo(f"Candidate chosen on valid: {outcome.objective}; {outcome.oracle_note}")
         table = outcome.metrics.set_index("model")[backtest_job.HEADLINE]
         typer.echo(table.to_string(float_format=lambda v: f"{v:,.3f}"))

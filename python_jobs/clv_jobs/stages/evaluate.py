@@ -14,7 +14,7 @@ import pandas as pd
 
 from clv_jobs import evaluate, lake, ml_contracts, monitor, registry, report, warehouse
 from clv_jobs.baselines import Baselines
-from clv_jobs.model import ClvModel, load_model_config, order_examples
+from clv_jobs.model import ClvModel, load_model_config, order_examples, training_label
 from clv_jobs.settings import Settings
 
 __all__ = [
@@ -180,9 +180,12 @@ def run_evaluate(settings: Settings, version: str | None = None, progress=lambda
             f"{int(test['horizon_days'].iloc[0])} days"
         )
     progress(f"predicting {len(test):,} test rows at {test_as_of} with model version {version}; fitting baselines")
+    # The BTYD columns over the model's label window, with the carry the baselines apply too.
+    test = model.with_btyd(test)
     test["pred_xgboost"] = model.predict_revenue(test)
     columns = ["pred_xgboost"]
-    baselines = Baselines.fit(frame[frame["split"].isin(["train", "valid"])], label, active, model.horizon_days)
+    fit_label, _ = training_label(frame, config, model.horizon_days)
+    baselines = Baselines.fit(frame[frame["split"].isin(["train", "valid"])], fit_label, active, model.horizon_days)
     for name, values in baselines.predict(test).items():
         test[f"pred_{name}"] = values
         columns.append(f"pred_{name}")

@@ -182,6 +182,7 @@ def register_trained(
         "valid": str(_date(split_dates.loc["valid", "min"])),
         "test": str(test_as_of),
         "horizon_days": horizon,
+        "label_days": result.model.label_days,
     }
     rows = frame["split"].value_counts().to_dict()
     with tempfile.TemporaryDirectory() as tmp, mlflow.start_run() as run:
