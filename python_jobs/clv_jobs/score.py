@@ -19,6 +19,7 @@ from clv_jobs.model import ClvModel
 __all__ = [
     "load_tiers",
     "assign_tiers",
+    "rank_population",
     "top_reasons",
     "score_frame",
     "SCORE_SCHEMA",
@@ -52,6 +53,21 @@ def assign_tiers(percentile: np.ndarray, tiers: list[tuple[str, float]]) -> np.n
     names = np.array([n for n, _ in tiers])
     # first tier (highest threshold first) whose minimum the percentile reaches
     return names[np.argmax(percentile[:, None] >= thresholds[None, :], axis=1)]
+
+
+def percentiles(predicted: np.ndarray) -> np.ndarray:
+    """Each customer's percentile of predicted CLV in the scored population (ties share the top)."""
+    return pd.Series(predicted).rank(pct=True, method="max").to_numpy()
+
+
+def rank_population(table: pa.Table, tiers: list[tuple[str, float]]) -> pa.Table:
+    """`table` (scores) with percentile and tier recomputed over all its rows: shards scored
+    apart (SageMaker across instances) become one population."""
+    percentile = percentiles(table.column("predicted_clv").to_numpy())
+    table = table.set_column(table.schema.get_field_index("clv_percentile"), "clv_percentile", pa.array(percentile))
+    return table.set_column(
+        table.schema.get_field_index("value_tier"), "value_tier", pa.array(assign_tiers(percentile, tiers))
+    )
 
 
 def top_reasons(contributions: np.ndarray, feature_names: list[str], k: int = 3) -> tuple[np.ndarray, np.ndarray]:
@@ -97,7 +113,7 @@ def score_frame(
         model.contributions(features, revenue_input, approx=reasons == "approx"), model.reason_names
     )
     clock.lap("reasons")
-    percentile = pd.Series(predicted).rank(pct=True, method="max").to_numpy()
+    percentile = percentiles(predicted)
     n = len(features)
     table = pa.table(
         {

@@ -82,12 +82,16 @@ def _cli(*args: str) -> str:
     return result.stdout
 
 
-def _download_prefix(uri: str, directory: Path) -> None:
+def _download_prefix(uri: str, directory: Path, shard: tuple[int, int] | None = None) -> None:
+    """The objects under `uri` into `directory`; with `shard` (i, n), every n-th from the i-th."""
     client = boto3.client("s3")
     bucket, prefix = s3.split_uri(uri)
     directory.mkdir(parents=True, exist_ok=True)
-    for item in client.list_objects_v2(Bucket=bucket, Prefix=prefix)["Contents"]:
-        client.download_file(bucket, item["Key"], str(directory / item["Key"][len(prefix) :].lstrip("/")))
+    keys = sorted(item["Key"] for item in client.list_objects_v2(Bucket=bucket, Prefix=prefix)["Contents"])
+    if shard is not None:
+        keys = keys[shard[0] :: shard[1]]
+    for key in keys:
+        client.download_file(bucket, key, str(directory / key[len(prefix) :].lstrip("/")))
 
 
 def _put_tar(directory: Path, uri: str) -> None:
@@ -121,21 +125,31 @@ def play_training_job(job: dict, work: Path) -> None:
 
 
 def play_processing_job(request: dict, work: Path) -> None:
-    """What SageMaker does with a processing job: inputs in, entry point, output prefix out."""
-    contract = dict(request["Environment"])
-    for item in request["ProcessingInputs"]:
-        local = work / item["InputName"]
-        _download_prefix(item["S3Input"]["S3Uri"], local)
-        contract[{"model": "CLV_SM_MODEL_DIR", "input": "CLV_SM_INPUT_DIR"}[item["InputName"]]] = str(local)
-    output = request["ProcessingOutputConfig"]["Outputs"][0]
-    contract["CLV_SM_OUTPUT_DIR"] = str(work / "output")
-    _run(request["AppSpecification"]["ContainerEntrypoint"][0], contract)
-    bucket, prefix = s3.split_uri(output["S3Output"]["S3Uri"])
-    for path in (work / "output").iterdir():
-        boto3.client("s3").upload_file(str(path), bucket, prefix.rstrip("/") + "/" + path.name)
+    """What SageMaker does with a processing job: on each of its instances, inputs in (a
+    ShardedByS3Key channel deals its objects out by key), entry point, output prefix out."""
+    count = request["ProcessingResources"]["ClusterConfig"]["InstanceCount"]
+    hosts = [f"algo-{i + 1}" for i in range(count)]
+    for i, host in enumerate(hosts):
+        here = work / host
+        contract = dict(request["Environment"])
+        if count > 1:
+            (here / "config").mkdir(parents=True)
+            (here / "config" / "resourceconfig.json").write_text(json.dumps({"current_host": host, "hosts": hosts}))
+            contract["CLV_SM_RESOURCE_CONFIG"] = str(here / "config" / "resourceconfig.json")
+        for item in request["ProcessingInputs"]:
+            local = here / item["InputName"]
+            sharded = item["S3Input"].get("S3DataDistributionType") == "ShardedByS3Key"
+            _download_prefix(item["S3Input"]["S3Uri"], local, (i, count) if sharded else None)
+            contract[{"model": "CLV_SM_MODEL_DIR", "input": "CLV_SM_INPUT_DIR"}[item["InputName"]]] = str(local)
+        output = request["ProcessingOutputConfig"]["Outputs"][0]
+        contract["CLV_SM_OUTPUT_DIR"] = str(here / "output")
+        _run(request["AppSpecification"]["ContainerEntrypoint"][0], contract)
+        bucket, prefix = s3.split_uri(output["S3Output"]["S3Uri"])
+        for path in (here / "output").iterdir():
+            boto3.client("s3").upload_file(str(path), bucket, prefix.rstrip("/") + "/" + path.name)
 
 
-def test_train_and_score_on_sagemaker(aws, moto_server, tmp_path):
+def test_train_and_score_on_sagemaker(aws, moto_server, tmp_path, monkeypatch):
     stdout = _cli("train", "--backend", "sagemaker", "--no-wait")
     job_name = stdout.split("submitted ", 1)[1].split(";", 1)[0]
     assert f"--attach {job_name}" in stdout
@@ -212,6 +226,34 @@ def test_train_and_score_on_sagemaker(aws, moto_server, tmp_path):
     assert local_scores.rows == len(landed)
     relanded = lake.read("ml", "scores", "as_of_date=2024-12-31")
     pd.testing.assert_frame_equal(landed.drop(columns="scored_at"), relanded.drop(columns="scored_at"))
+
+    # Scale-out: three instances, customers sharded by a stable hash, one input file each; the
+    # shards merge into one partition with the population's percentiles and tiers, the same
+    # scores as one machine gives.
+    monkeypatch.setenv("CLV_SAGEMAKER_INSTANCE_COUNT", "3")
+    stdout = _cli("score", "--backend", "sagemaker", "--as-of-date", "2024-12-31", "--no-wait")
+    monkeypatch.delenv("CLV_SAGEMAKER_INSTANCE_COUNT")
+    job_name = stdout.split("submitted ", 1)[1].split(";", 1)[0]
+    (sent,) = [r for r in moto_server.requests("SageMaker.CreateProcessingJob") if r["ProcessingJobName"] == job_name]
+    assert sent["ProcessingResources"]["ClusterConfig"]["InstanceCount"] == 3
+    inputs = {i["InputName"]: i["S3Input"] for i in sent["ProcessingInputs"]}
+    assert inputs["input"]["S3DataDistributionType"] == "ShardedByS3Key"
+    assert inputs["model"]["S3DataDistributionType"] == "FullyReplicated"
+    bucket, prefix = s3.split_uri(inputs["input"]["S3Uri"])
+    staged = [
+        pd.read_parquet(io.BytesIO(_get(f"s3://{bucket}/{o['Key']}")))["customer_id"]
+        for o in boto3.client("s3").list_objects_v2(Bucket=bucket, Prefix=prefix)["Contents"]
+    ]
+    assert len(staged) == 3 and all(len(ids) > 0 for ids in staged)
+    assert sorted(pd.concat(staged)) == sorted(features["customer_id"])  # disjoint and complete
+    play_processing_job(sent, tmp_path / "score-3")
+    merged = CliRunner().invoke(app, ["score", "--backend", "sagemaker", "--attach", job_name])
+    assert merged.exit_code == 0, (merged.output, merged.exception)
+    assert f"merged 3 shard(s): {len(features):,} customers" in merged.stderr
+    sharded = lake.read("ml", "scores", "as_of_date=2024-12-31").sort_values("customer_id", ignore_index=True)
+    score_stage.run_score(load_settings(), pd.Timestamp("2024-12-31").date())
+    local = lake.read("ml", "scores", "as_of_date=2024-12-31").sort_values("customer_id", ignore_index=True)
+    pd.testing.assert_frame_equal(sharded.drop(columns="scored_at"), local.drop(columns="scored_at"))
 
     # The monitor reads the scores from S3 and lands its verdict there; retrain-needed reads it.
     monitored = monitor_stage.run_monitor(load_settings(), pd.Timestamp("2024-12-31").date())

@@ -30,7 +30,15 @@ from pathlib import Path
 import pandas as pd
 import pyarrow.parquet as pq
 
-__all__ = ["train_entry", "score_entry", "read_hyperparameters", "TIERS", "TEST_ROWS_FILE", "FIT_SUMMARY_FILE"]
+__all__ = [
+    "train_entry",
+    "score_entry",
+    "current_host",
+    "read_hyperparameters",
+    "TIERS",
+    "TEST_ROWS_FILE",
+    "FIT_SUMMARY_FILE",
+]
 
 # The value tiers of seeds/clv_value_tiers.csv, for containers that do not ship the dbt project.
 TIERS = [("platinum", 0.95), ("gold", 0.80), ("silver", 0.50), ("bronze", 0.0)]
@@ -93,15 +101,30 @@ def train_entry() -> None:
     print(metrics.to_string(index=False), flush=True)
 
 
+def current_host() -> str | None:
+    """This instance's name in a multi-instance job (SageMaker's resourceconfig.json), else None."""
+    path = Path(os.environ.get("CLV_SM_RESOURCE_CONFIG", "/opt/ml/config/resourceconfig.json"))
+    if not path.exists():
+        return None
+    return json.loads(path.read_text())["current_host"]
+
+
 def score_entry() -> None:
+    """Score the shard of customers this instance received (all of them on one instance). The
+    launcher fitted the BTYD features on the whole population and recomputes percentiles and
+    tiers over the merged shards; an instance whose shard is empty writes nothing."""
     from clv_jobs.model import ClvModel
     from clv_jobs.score import score_frame
 
     model_dir = Path(os.environ.get("CLV_SM_MODEL_DIR", "/opt/ml/processing/model"))
     input_dir = Path(os.environ.get("CLV_SM_INPUT_DIR", "/opt/ml/processing/input"))
     output_dir = Path(os.environ.get("CLV_SM_OUTPUT_DIR", "/opt/ml/processing/output"))
+    host = current_host()
     files = sorted(input_dir.glob("*.parquet"))
     if not files:
+        if host is not None:
+            print(f"clv-sagemaker-score: {host} received no shard under {input_dir}: nothing to score", flush=True)
+            return
         raise SystemExit(f"clv-sagemaker-score: no *.parquet under {input_dir}")
     features = pd.concat([pd.read_parquet(f) for f in files], ignore_index=True)
     features["as_of_date"] = pd.to_datetime(features["as_of_date"])
@@ -117,5 +140,6 @@ def score_entry() -> None:
         reasons=os.environ.get("CLV_REASONS", "shap"),
     )
     output_dir.mkdir(parents=True, exist_ok=True)
-    pq.write_table(table, output_dir / "scores.parquet", compression="zstd")
-    print(f"scored {len(table):,} customers -> {output_dir / 'scores.parquet'}", flush=True)
+    out = output_dir / (f"scores-{host}.parquet" if host else "scores.parquet")
+    pq.write_table(table, out, compression="zstd")
+    print(f"scored {len(table):,} customers -> {out}", flush=True)

@@ -29,11 +29,13 @@ import tarfile
 import tempfile
 import time
 import uuid
+import zlib
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -68,6 +70,8 @@ class SageMakerSettings:
     s3_uri: str
     instance_type: str = "ml.m5.xlarge"
     max_runtime_s: int = 7200
+    # Batch scoring across this many instances (customers sharded by a stable hash).
+    instance_count: int = 1
 
     @classmethod
     def from_env(cls) -> SageMakerSettings:
@@ -87,7 +91,21 @@ class SageMakerSettings:
             s3_uri=uri,
             instance_type=os.environ.get("CLV_SAGEMAKER_INSTANCE_TYPE", "ml.m5.xlarge"),
             max_runtime_s=int(os.environ.get("CLV_SAGEMAKER_MAX_RUNTIME_S", "7200")),
+            instance_count=_positive_int("CLV_SAGEMAKER_INSTANCE_COUNT", "1"),
         )
+
+
+def _positive_int(name: str, default: str) -> int:
+    value = os.environ.get(name, default)
+    if not value.isdigit() or int(value) < 1:
+        raise ValueError(f"{name}={value!r}: must be a whole number of at least 1")
+    return int(value)
+
+
+def shard_of(customer_ids: pd.Series, shards: int) -> np.ndarray:
+    """A customer's shard: CRC-32 of the id modulo `shards`, the same on every run and machine
+    (Python's hash() is salted per process)."""
+    return np.array([zlib.crc32(str(c).encode()) % shards for c in customer_ids], dtype=np.int64)
 
 
 def _run_id() -> str:
@@ -250,24 +268,35 @@ def submit_scoring(
 
     client = s3.client()
     base = f"{settings.s3_uri}/score/{_run_id()}"
-    progress(f"staging {len(features):,} customers and model version {version} on {base}/")
-    s3.put_parquet(pa.Table.from_pandas(features, preserve_index=False), f"{base}/input/part-0.parquet", client)
+    # BG/NBD + Gamma-Gamma are fitted on the whole population here, so a shard's customers get
+    # the parameters they would get scored together (the instances only apply them).
+    features = model.with_btyd(features)
+    shards = min(settings.instance_count, len(features))
+    progress(f"staging {len(features):,} customers ({shards} shard(s)) and model version {version} on {base}/")
+    shard = shard_of(features["customer_id"], shards)
+    for k in range(shards):
+        part = pa.Table.from_pandas(features[shard == k], preserve_index=False)
+        s3.put_parquet(part, f"{base}/input/part-{k:05d}.parquet", client)
     with tempfile.TemporaryDirectory() as tmp:
         for path in sorted(model.save(Path(tmp)).iterdir()):
             _put(client, f"{base}/model/{path.name}", path.read_bytes())
 
-    def channel(name: str, uri: str) -> ProcessingInput:
+    def channel(name: str, uri: str, distribution: str = "FullyReplicated") -> ProcessingInput:
         return ProcessingInput(
             input_name=name,
             s3_input=ProcessingS3Input(
-                s3_uri=uri, local_path=f"{PROCESSING_ROOT}/{name}", s3_data_type="S3Prefix", s3_input_mode="File"
+                s3_uri=uri,
+                local_path=f"{PROCESSING_ROOT}/{name}",
+                s3_data_type="S3Prefix",
+                s3_input_mode="File",
+                s3_data_distribution_type=distribution,
             ),
         )
 
     processor = Processor(
         role=settings.role_arn,
         image_uri=settings.image_uri,
-        instance_count=1,
+        instance_count=shards,
         instance_type=settings.instance_type,
         entrypoint=["clv-sagemaker-score"],
         max_runtime_in_seconds=settings.max_runtime_s,
@@ -277,7 +306,8 @@ def submit_scoring(
         tags=TAGS,  # the SDK turns the dict into [{"Key", "Value"}]
     )
     processor.run(
-        inputs=[channel("model", f"{base}/model/"), channel("input", f"{base}/input/")],
+        # One input file per instance: SageMaker deals the files out by key (ShardedByS3Key).
+        inputs=[channel("model", f"{base}/model/"), channel("input", f"{base}/input/", "ShardedByS3Key")],
         outputs=[
             ProcessingOutput(
                 output_name="scores",
@@ -290,9 +320,18 @@ def submit_scoring(
         logs=False,
     )
     name = processor.latest_job.processing_job_name
-    request = {"job_name": name, "as_of_date": str(as_of_date), "model_version": version, "reasons": reasons}
+    request = {
+        "job_name": name,
+        "as_of_date": str(as_of_date),
+        "model_version": version,
+        "reasons": reasons,
+        "customers": len(features),
+        "shards": shards,
+    }
     _put(client, f"{base}/request.json", json.dumps(request).encode())
-    progress(f"submitted SageMaker processing job {name} (image {settings.image_uri}, {settings.instance_type})")
+    progress(
+        f"submitted SageMaker processing job {name} (image {settings.image_uri}, {shards} x {settings.instance_type})"
+    )
     return name
 
 
@@ -305,5 +344,19 @@ def collect_scoring(job_name: str, progress=lambda m: None, poll_s: float = 30.0
     request = json.loads(_get(client, output_uri.rsplit("/", 1)[0] + "/request.json"))
     if request["job_name"] != job_name:
         raise ValueError(f"{output_uri}: staged for job {request['job_name']}, not {job_name}")
-    table = pq.read_table(io.BytesIO(_get(client, output_uri + "/scores.parquet")))
+    bucket, prefix = s3.split_uri(output_uri + "/")
+    listing = client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
+    keys = sorted(o["Key"] for page in listing for o in page.get("Contents", []) if o["Key"].endswith(".parquet"))
+    if not keys:
+        raise FileNotFoundError(f"{output_uri}/: the job wrote no scores")
+    table = pa.concat_tables([pq.read_table(io.BytesIO(_get(client, f"s3://{bucket}/{key}"))) for key in keys])
+    # Every staged customer scored exactly once, whatever the instances did.
+    ids = table.column("customer_id").to_pandas()
+    expected = request.get("customers", len(table))
+    if len(table) != expected or ids.duplicated().any():
+        raise ValueError(
+            f"{output_uri}/: {len(table):,} scores in {len(keys)} file(s) ({int(ids.duplicated().sum()):,} duplicated) "
+            f"for {expected:,} staged customers"
+        )
+    progress(f"merged {len(keys)} shard(s): {len(table):,} customers")
     return date.fromisoformat(request["as_of_date"]), request["model_version"], table

@@ -76,7 +76,10 @@ def submit_score_sagemaker(settings: Settings, as_of_date: date, progress=lambda
 
 def collect_score_sagemaker(settings: Settings, job_name: str, progress=lambda m: None, poll_s: float = 30.0):
     """Wait for a scoring job and land its scores in the lake, as `run_score` does."""
+    from clv_jobs import score
     from clv_jobs.backends import sagemaker_launcher as launcher
 
     as_of_date, version, table = launcher.collect_scoring(job_name, progress, poll_s)
-    return land_scores(settings, as_of_date, version, table)
+    # Each instance ranked its own shard: percentiles and tiers are of the whole population.
+    tiers = score.load_tiers(settings.dbt_project_dir / "seeds" / "clv_value_tiers.csv")
+    return land_scores(settings, as_of_date, version, score.rank_population(table, tiers))
