@@ -4,6 +4,7 @@ moto's AWS server."""
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -18,18 +19,19 @@ PROJECT_DIR = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 
 
-# `make test` runs the suite on two pytest-xdist workers (--dist loadgroup). Tests that share
-# state must land on one worker: everything on the one PostgreSQL database (each build drops its
-# schemas) and on the session's demo `product`, in one group; the tests of an integration or
-# orchestration module, whose module fixtures are costly builds, in a group per module.
-SHARED_FIXTURES = {"postgres_dsn", "product"}
+# `make test` runs the suite on two pytest-xdist workers (--dist loadgroup). Each worker has a
+# PostgreSQL database of its own (pg_env), so tests on PostgreSQL never meet. Tests that share a
+# session's costly state land on one worker: those on the demo `product` in one group; the tests
+# of an integration or orchestration module, whose module fixtures are costly builds, in a group
+# per module.
+SHARED_FIXTURES = {"product"}
 
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(items) -> None:
     for item in items:
         if SHARED_FIXTURES & set(getattr(item, "fixturenames", ())):
-            item.add_marker(pytest.mark.xdist_group("shared"))
+            item.add_marker(pytest.mark.xdist_group("product"))
         elif {"integration", "orchestration"} & set(Path(str(item.fspath)).parts):
             item.add_marker(pytest.mark.xdist_group(Path(str(item.fspath)).stem))
 
@@ -38,6 +40,18 @@ def pytest_collection_modifyitems(items) -> None:
 class DbtResult:
     returncode: int
     output: str
+
+
+def failure_digest(output: str, lines: int = 40, tail: int = 2000) -> str:
+    """What a failed run said first about its failure (a dbt model's error, a task's traceback)
+    and how it ended: the first cause is rarely in the last lines of a long log."""
+    hits = [line for line in output.splitlines() if FAILURE_LINE.search(line)]
+    return "\n".join(["first failure lines:", *hits[:lines], "...", output[-tail:]])
+
+
+FAILURE_LINE = re.compile(
+    r"Error in |Database Error|Runtime Error|Compilation Error|Traceback|ERROR|Task failed|exit code|stale"
+)
 
 
 def run_dbt(args: list[str], env: dict[str, str], work: Path, project_dir: Path = PROJECT_DIR) -> DbtResult:
@@ -57,8 +71,12 @@ def pg_env() -> dict[str, str]:
         "CLV_PG_PORT": os.environ.get("CLV_PG_PORT", "5432"),
         "CLV_PG_USER": os.environ.get("CLV_PG_USER", "clv"),
         "CLV_PG_PASSWORD": os.environ.get("CLV_PG_PASSWORD", "clv"),
-        "CLV_PG_DATABASE": os.environ.get("CLV_PG_DATABASE", "clv_ci"),
+        "CLV_PG_DATABASE": os.environ.get("CLV_PG_DATABASE", "clv_ci") + WORKER_SUFFIX,
     }
+
+
+# The xdist worker's own database (clv_ci_gw0, clv_ci_gw1), none without xdist.
+WORKER_SUFFIX = f"_{os.environ['PYTEST_XDIST_WORKER']}" if os.environ.get("PYTEST_XDIST_WORKER") else ""
 
 
 @pytest.fixture(scope="session")
@@ -72,12 +90,31 @@ def postgres_dsn() -> str:
         f"password={env['CLV_PG_PASSWORD']} dbname={env['CLV_PG_DATABASE']}"
     )
     try:
+        if WORKER_SUFFIX:
+            _create_database(dsn.replace(env["CLV_PG_DATABASE"], env["CLV_PG_DATABASE"].removesuffix(WORKER_SUFFIX)))
         psycopg2.connect(dsn, connect_timeout=3).close()
     except psycopg2.OperationalError as exc:
         if os.environ.get("CI"):
             pytest.fail(f"PostgreSQL is required in CI (scripts/start_postgres.sh): {exc}")
         pytest.skip(f"no PostgreSQL server (run scripts/start_postgres.sh): {exc}")
     return dsn
+
+
+def _create_database(maintenance_dsn: str) -> None:
+    """The worker's database, created from the one scripts/start_postgres.sh made (clv may create
+    databases)."""
+    import psycopg2
+
+    name = pg_env()["CLV_PG_DATABASE"]
+    conn = psycopg2.connect(maintenance_dsn, connect_timeout=3)
+    conn.autocommit = True  # create database cannot run in a transaction
+    try:
+        with conn.cursor() as cur:
+            cur.execute("select 1 from pg_database where datname = %s", (name,))
+            if cur.fetchone() is None:
+                cur.execute(f'create database "{name}"')
+    finally:
+        conn.close()
 
 
 @pytest.fixture(scope="session", autouse=True)

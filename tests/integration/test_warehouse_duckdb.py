@@ -9,11 +9,13 @@ import duckdb
 import pandas as pd
 import pytest
 
+from conftest import failure_digest
+
 
 @pytest.fixture(scope="module")
 def con(duckdb_build):
     path, result = duckdb_build
-    assert result.returncode == 0, result.output[-5000:]
+    assert result.returncode == 0, failure_digest(result.output)
     with duckdb.connect(str(path), read_only=True) as connection:
         yield connection
 

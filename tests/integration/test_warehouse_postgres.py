@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from clv_jobs import warehouse
-from conftest import pg_env, run_dbt
+from conftest import failure_digest, pg_env, run_dbt
 
 pytestmark = pytest.mark.postgres
 
@@ -53,7 +53,7 @@ def test_raw_load_copies_every_row_and_the_landing_ledger(postgres_build, small_
 
 def test_dbt_build_passes_on_postgres(postgres_build):
     _, result = postgres_build
-    assert result.returncode == 0, result.output[-5000:]
+    assert result.returncode == 0, failure_digest(result.output)
     assert "Completed successfully" in result.output
 
 
@@ -125,7 +125,7 @@ def test_train_score_monitor_publish_on_postgres(postgres_build, postgres_dsn, s
     counts = warehouse.load_ml_to_postgres(lake, postgres_dsn)
     assert set(counts) == set(warehouse.ML_TABLES)
     build = run_dbt(["build", "--selector", "ml_marts"], env, work)
-    assert build.returncode == 0, build.output[-5000:]
+    assert build.returncode == 0, failure_digest(build.output)
 
     published = warehouse.postgres_query(
         postgres_dsn,
