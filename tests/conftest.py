@@ -25,7 +25,11 @@ BIN = Path(sys.executable).parent
 # module is one unit (its module fixtures are costly builds); every other test is a unit alone.
 # xdist's own `xdist_group` marks are ignored under pytest 9 (pytest-xdist issue #1386), so the
 # units are made here, by a scheduler of our own.
-PRODUCT_MODULES = ("tests/integration/test_dashboards.py", "tests/integration/test_experiment_flow.py")
+PRODUCT_MODULES = (
+    "tests/integration/test_dashboards.py",
+    "tests/integration/test_experiment_flow.py",
+    "tests/integration/test_daily_scores.py",
+)
 # Costliest units first (CI's --durations), so no long unit starts while the other worker idles.
 COSTLIEST_FIRST = (
     "product",

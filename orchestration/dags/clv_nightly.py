@@ -3,9 +3,10 @@
 check landing (each new raw file against its contract; rejects go to the quarantine) -> source
 freshness of every landing at the end of the day before the logical date (a stale source stops
 the run here, before the build and scoring, with a high-tier alert naming it) -> dbt build
-(staging, features, labels and their tests) -> score the month end on or before the logical
-date -> monitor it (drift, 30-day proxy, matured backtests, retrain decision, alerts) -> publish
-the ML marts -> when `retrain-needed` finds that a retrain could clear the monitor's alert (newer
+(staging, features, labels and their tests) -> score yesterday, the last day the landings cover
+(a day off the month-end spine has its features built on demand, ADR 0016) -> monitor it
+(drift, 30-day proxy, matured backtests, retrain decision, alerts) -> publish the ML marts ->
+when `retrain-needed` finds that a retrain could clear the monitor's alert (newer
 matured labels, a proxy drop, a failed gate), trigger clv_weekly_training; when it could not,
 the alert is raised for a person instead.
 
@@ -31,11 +32,11 @@ from airflow.sdk import DAG
 # The shared helpers sit beside the DAGs; not every Airflow process puts this folder on sys.path.
 if str(Path(__file__).parent) not in sys.path:
     sys.path.insert(0, str(Path(__file__).parent))
-from _clv_common import BASH_KWARGS, DEFAULT_ARGS, as_of_date, clv_jobs, dbt
+from _clv_common import BASH_KWARGS, DEFAULT_ARGS, clv_jobs, dbt
 
-AS_OF = "{{ clv_as_of_date(ds) }}"
-# The run at 02:00 on day D judges the landings as they stood at the end of D - 1.
-LANDED_THROUGH = "{{ macros.ds_add(ds, -1) }}"
+# The run at 02:00 on day D judges the landings as they stood at the end of D - 1, and scores
+# and monitors that day.
+LANDED_THROUGH = AS_OF = "{{ macros.ds_add(ds, -1) }}"
 
 with DAG(
     dag_id="clv_nightly",
@@ -45,7 +46,6 @@ with DAG(
     catchup=False,
     max_active_runs=1,
     default_args=DEFAULT_ARGS,
-    user_defined_macros={"clv_as_of_date": as_of_date},
     tags=["clv"],
 ) as dag:
     check_landing = BashOperator(

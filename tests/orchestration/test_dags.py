@@ -163,25 +163,27 @@ def _nightly(env, cwd, logical_date: str) -> subprocess.CompletedProcess:
 
 
 def test_nightly_dag_runs_end_to_end_on_duckdb_and_a_stale_source_stops_it(tmp_path, champion_env):
-    """`airflow dags test clv_nightly` on DuckDB, the champion in place: the run of 2025-01-01
-    finds the landings of 2024-12-31 fresh and goes through; the run of 2025-01-15, two weeks
-    without a landing later, stops before the build and scoring, naming the stale sources."""
+    """`airflow dags test clv_nightly` on DuckDB, the champion in place: the run of 2024-12-16
+    finds the landings fresh and scores and monitors yesterday, a day off the month-end spine; the
+    run of 2025-01-15, two weeks after the last landing, stops before the build and scoring,
+    naming the stale sources."""
     env, lake, database = champion_env
-    run = _nightly(env, tmp_path, "2025-01-01")
+    run = _nightly(env, tmp_path, "2024-12-16")
     output = run.stdout + run.stderr
     assert run.returncode == 0, failure_digest(output)
     for task in ("check_landing", "source_freshness", "dbt_build_warehouse", "score", "monitor", "publish_ml_marts"):
         assert f"task_id={task}" in output or task in output
     assert "pass  shop.transactions: last landing 2024-12-31" in output
 
-    # The run's logical date 2025-01-01 scores the month end on or before it: 2024-12-31.
-    scores = pd.read_parquet(lake / "ml" / "scores" / "as_of_date=2024-12-31")
+    # The run of 2024-12-16 scores yesterday, its features built on demand (ADR 0016).
+    assert "building features and labels at 2024-12-15" in output
+    scores = pd.read_parquet(lake / "ml" / "scores" / "as_of_date=2024-12-15")
     assert len(scores) > 0
     import duckdb
 
     with duckdb.connect(str(database), read_only=True) as con:
         runs = con.execute("select as_of_date, is_retrain_recommended from marts.fct_monitor_runs").fetchall()
-    assert [str(r[0]) for r in runs] == ["2024-12-31"]
+    assert [str(r[0]) for r in runs] == ["2024-12-15"]
 
     # The marts hold no label newer than the champion learned from: a retrain could not differ,
     # so retrain_needed says why (raising the alert for a person when the monitor alerted) and the

@@ -7,12 +7,15 @@
 -- Train and valid are labelled over label_horizon_days: the horizon when the history allows it,
 -- else the longest window that still leaves one train date before V (or the var
 -- clv_label_horizon_days); the models carry their predictions to the horizon (ADR 0015).
+-- Days in the var clv_score_as_of_dates join the spine unsplit (split null), so they are scored
+-- with the same point-in-time features but never trained or validated on (ADR 0016).
 
 {%- set horizon = var('clv_horizon_days') %}
 {%- set first_date = "cast('" ~ var('clv_as_of_first_date') ~ "' as date)" if var('clv_as_of_first_date') else "data_start_date" %}
 {%- set last_date = "cast('" ~ var('clv_as_of_last_date') ~ "' as date)" if var('clv_as_of_last_date') else "data_end_date" %}
 {%- set max_dates = 1200 if var('clv_as_of_first_date') else var('clv_as_of_months') %}
 {%- set forced_label_horizon = var('clv_label_horizon_days', none) %}
+{%- set score_dates = var('clv_score_as_of_dates', []) %}
 
 with
 
@@ -147,7 +150,7 @@ validation_date as (
 
 ),
 
-final as (
+month_end_dates as (
 
     select
         labelled.as_of_date,
@@ -169,6 +172,65 @@ final as (
         end as split
     from labelled
     cross join validation_date
+
+),
+{%- if score_dates %}
+
+score_dates as (
+
+    {%- for score_date in score_dates %}
+    select cast('{{ score_date }}' as date) as as_of_date
+    {%- if not loop.last %}
+    union all
+    {%- endif %}
+    {%- endfor %}
+
+),
+
+score_date_windows as (
+
+    select
+        score_dates.as_of_date,
+        cast({{ dbt.dateadd('day', horizon, 'score_dates.as_of_date') }} as date) as label_window_end_date,
+        cast({{ dbt.dateadd('day', 'label_window.label_horizon_days', 'score_dates.as_of_date') }} as date)
+            as training_window_end_date,
+        bounds.data_start_date,
+        bounds.data_end_date,
+        {{ default_test_as_of_date('bounds.data_end_date') }} as test_as_of_date,
+        validation_date.valid_as_of_date,
+        label_window.label_horizon_days
+    from score_dates
+    cross join bounds
+    cross join label_window
+    cross join validation_date
+    -- Within the landed data, and not already on the spine.
+    where
+        score_dates.as_of_date >= bounds.data_start_date
+        and score_dates.as_of_date <= bounds.data_end_date
+        and score_dates.as_of_date not in (select month_end_dates.as_of_date from month_end_dates)
+
+),
+{%- endif %}
+
+final as (
+
+    select * from month_end_dates
+    {%- if score_dates %}
+    union all
+    select
+        as_of_date,
+        label_window_end_date,
+        training_window_end_date,
+        data_start_date,
+        data_end_date,
+        test_as_of_date,
+        valid_as_of_date,
+        {{ horizon }} as horizon_days,
+        label_horizon_days,
+        label_window_end_date <= data_end_date as is_label_complete,
+        cast(null as {{ dbt.type_string() }}) as split
+    from score_date_windows
+    {%- endif %}
 
 )
 

@@ -92,7 +92,8 @@ def evaluate_command(
 @app.command()
 def score(
     as_of_date: Annotated[
-        str | None, typer.Option(help="Score customers as of this month end (YYYY-MM-DD); not with --attach.")
+        str | None,
+        typer.Option(help="Score customers as of this day (YYYY-MM-DD; any day, ADR 0016); not with --attach."),
     ] = None,
     reasons: Annotated[
         str,
@@ -194,7 +195,7 @@ def shadow(
     model_version: Annotated[
         str, typer.Option(help="The challenger to shadow: a registered version, or the alias `challenger`.")
     ],
-    as_of_date: Annotated[str, typer.Option(help="Score the champion's population at this month end.")],
+    as_of_date: Annotated[str, typer.Option(help="Score the champion's population at this day (YYYY-MM-DD).")],
 ) -> None:
     """Score the champion's population with a challenger into lake/shadow/ (never the published
     scores), compare with the champion and record the verdict; exit 1 when it fails, 99 when the

@@ -1,20 +1,27 @@
 """The score stage: every customer with features at an as-of date, scored by the champion
-(here or on SageMaker), replaces the lake partition `ml/scores/as_of_date=D/` atomically."""
+(here or on SageMaker), replaces the lake partition `ml/scores/as_of_date=D/` atomically.
+
+Any day can be scored: the spine holds month ends, and a day that is not one has its features
+and labels built on demand, by the same dbt models and tests (ADR 0016)."""
 
 from __future__ import annotations
 
+import subprocess
+import tempfile
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
+from pathlib import Path
 
 import pandas as pd
 import pyarrow as pa
 
-from clv_jobs import lake, registry, warehouse
+from clv_jobs import dates, dbt_cli, lake, ml_contracts, registry, warehouse
 from clv_jobs.settings import Settings
 
 __all__ = [
     "ScoreOutcome",
     "features_at",
+    "score_days_for",
     "land_scores",
     "run_score",
     "submit_score_sagemaker",
@@ -32,14 +39,79 @@ class ScoreOutcome:
 
 
 def features_at(settings: Settings, as_of_date: date, progress=lambda m: None) -> pd.DataFrame:
-    """fct_customer_features at one as-of date (one query); fails when the date has no rows."""
+    """fct_customer_features at one as-of date (one query). A day that is not a month end is
+    built first when missing; fails when the date has no rows."""
+    features = _read_features(settings, as_of_date, progress)
+    if features.empty and not dates.is_month_end(as_of_date):
+        build_score_days(settings, score_days_for(settings, as_of_date), progress)
+        features = _read_features(settings, as_of_date, progress)
+    if features.empty:
+        raise ValueError(
+            f"fct_customer_features has no rows at {as_of_date}: the day is outside the landed data"
+            " (or a month end older than the spine's clv_as_of_months)"
+        )
+    return features
+
+
+def _read_features(settings: Settings, as_of_date: date, progress) -> pd.DataFrame:
     progress(f"reading fct_customer_features at {as_of_date} (one query)")
     relation = f"(select * from marts.fct_customer_features where as_of_date = '{as_of_date}') as f"
     features = warehouse.read_mart(settings, relation)
-    if features.empty:
-        raise ValueError(f"fct_customer_features has no rows at {as_of_date}: as-of dates are month ends of the spine")
     features["as_of_date"] = pd.to_datetime(features["as_of_date"])
     return features
+
+
+def score_days_for(settings: Settings, as_of_date: date) -> list[date]:
+    """The days besides month ends that scoring and monitoring `as_of_date` read features or
+    labels at: the day itself, the scored day before it (the monitor's drift against the
+    previous scoring) and the day scored one proxy window earlier (its proxy matures today)."""
+    from clv_jobs.model import load_model_config
+
+    window = int(load_model_config()["monitor"]["proxy_window_days"])
+    scored = [date.fromisoformat(v) for v in ml_contracts.partition_values(settings.lake_dir, "scores")]
+    earlier = [d for d in scored if d < as_of_date]
+    days = {as_of_date, as_of_date - timedelta(days=window)} | ({max(earlier)} if earlier else set())
+    return sorted(d for d in days if not dates.is_month_end(d) and (d == as_of_date or d in scored))
+
+
+# The spine, the two per-customer aggregates over it, and the two marts keyed by it.
+SCORE_DAY_MODELS = (
+    "int_as_of_dates",
+    "int_customer_order_features",
+    "int_customer_web_features",
+    "fct_customer_features",
+    "fct_customer_labels",
+)
+
+
+def build_score_days(settings: Settings, days: list[date], progress=lambda m: None) -> None:
+    """dbt build (models and their data tests) of the spine, features and labels at the month
+    ends plus `days` (the var clv_score_as_of_dates)."""
+    dbt_vars = {"clv_score_as_of_dates": [str(d) for d in days]}
+    progress(f"building features and labels at {', '.join(map(str, days))}: dbt build of {', '.join(SCORE_DAY_MODELS)}")
+    with tempfile.TemporaryDirectory(prefix="clv-score-days-") as work:
+        command = dbt_cli.dbt_command(
+            "build",
+            "--select",
+            *SCORE_DAY_MODELS,
+            # Only the tests of these models (not those that also read the scores, say).
+            "--indirect-selection",
+            "cautious",
+            # dbt unit tests pin the default vars (e.g. the spine's rows); this build adds days.
+            "--exclude-resource-type",
+            "unit_test",
+            dbt_vars=dbt_vars,
+            target=settings.dbt_target,
+            project_dir=settings.dbt_project_dir,
+            work_dir=Path(work),
+        )
+        proc = subprocess.run(command, capture_output=True, text=True)
+    if proc.returncode != 0:
+        failures = [line for line in proc.stdout.splitlines() if "Error" in line or "FAIL" in line]
+        raise RuntimeError(
+            f"dbt build of the features at {', '.join(map(str, days))} failed: "
+            + " | ".join(failures[:3] or proc.stdout.splitlines()[-3:])
+        )
 
 
 def land_scores(settings: Settings, as_of_date: date, version: str, table: pa.Table) -> ScoreOutcome:
