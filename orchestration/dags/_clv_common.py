@@ -46,11 +46,11 @@ def clv_jobs(*args: str) -> str:
 
 
 # A failure of these tasks means a critical data-quality check failed (dbt's tests); of any
-# other, the pipeline failed. Both are high-tier alerts. check_landing and source_freshness raise
-# their own (a quarantined file: high, a restatement: low; a stale source: high, naming it), so
-# the callback does not repeat them.
+# other, the pipeline failed. Both are high-tier alerts. check_landing and the freshness checks
+# raise their own (a quarantined file: high, a restatement: low; a stale source: high, naming
+# it), so the callback does not repeat them.
 DATA_QUALITY_TASKS = ("dbt_build_warehouse",)
-SELF_ALERTING_TASKS = ("check_landing", "source_freshness")
+SELF_ALERTING_TASKS = ("check_landing", "source_freshness", "ml_freshness")
 
 
 def notify_failure(context) -> None:

@@ -6,9 +6,10 @@ the run here, before the build and scoring, with a high-tier alert naming it) ->
 (staging, features, labels and their tests) -> score yesterday, the last day the landings cover
 (a day off the month-end spine has its features built on demand, ADR 0016) -> monitor it
 (drift, 30-day proxy, matured backtests, retrain decision, alerts) -> publish the ML marts ->
-when `retrain-needed` finds that a retrain could clear the monitor's alert (newer
-matured labels, a proxy drop, a failed gate), trigger clv_weekly_training; when it could not,
-the alert is raised for a person instead.
+the freshness of what the night landed itself (scores, drift, monitor and pipeline runs; one
+that fell behind is a high-tier alert naming it) and, beside it, when `retrain-needed` finds
+that a retrain could clear the monitor's alert (newer matured labels, a proxy drop, a failed
+gate), trigger clv_weekly_training; when it could not, the alert is raised for a person instead.
 
 A quarantined file fails check_landing (no retries: check-landing raises a high-tier alert
 naming the file), and the build still runs on the files that passed (trigger rule all_done): the
@@ -64,6 +65,12 @@ with DAG(
     publish = BashOperator(
         task_id="publish_ml_marts", bash_command=dbt("build", "--selector", "ml_marts"), **BASH_KWARGS
     )
+    ml_freshness = BashOperator(
+        task_id="ml_freshness",
+        bash_command=clv_jobs("freshness", "--ml", "--as-of-date", AS_OF),
+        retries=0,
+        **BASH_KWARGS,
+    )
     # Exit 0 when the monitor recommends retraining, 99 (Airflow: skipped) when it does not.
     retrain_needed = BashOperator(
         task_id="retrain_needed",
@@ -86,3 +93,4 @@ with DAG(
         >> retrain_needed
         >> trigger_training
     )
+    publish >> ml_freshness

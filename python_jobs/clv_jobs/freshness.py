@@ -4,7 +4,9 @@
 The nightly DAG runs it before the build and scoring (`clv-jobs freshness --as-of-date {{ ds }}`):
 an error-level source stops the run with a high-tier alert naming it; a warning is a low-tier
 alert and the run goes on. "Now" is the run's logical date (the var `clv_freshness_as_of`), so a
-backfill judges the landings as they stood on its day.
+backfill judges the landings as they stood on its day. Last, after publishing, it checks what the
+night itself landed (`--ml`: scores, drift, monitor runs, pipeline runs), so published marts that
+fell behind raise the same alerts.
 """
 
 from __future__ import annotations
@@ -14,10 +16,12 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
-__all__ = ["LANDING_SOURCES", "SourceFreshness", "freshness_vars", "read_sources_json", "alerts_for"]
+__all__ = ["LANDING_SOURCES", "ML_SOURCES", "SourceFreshness", "freshness_vars", "read_sources_json", "alerts_for"]
 
-# The raw landings and the guard's ledger; the ML landings are written by the run itself.
+# The raw landings and the guard's ledger, checked before the build and scoring.
 LANDING_SOURCES = ("source:shop", "source:web", "source:crm", "source:landing")
+# What the nightly run lands itself, checked after it publishes (limits in _ml__sources.yml).
+ML_SOURCES = ("source:ml",)
 # A source with no rows, or only the empty placeholder file an importer writes (ingest date
 # 1970-01-01 or 0001-01-01; CDNOW has no clickstream): absent, not stale. It warns.
 NEVER_LANDED = "never landed"
@@ -88,8 +92,9 @@ def read_sources_json(path: Path) -> list[SourceFreshness]:
     return sorted(out, key=lambda s: (order.get(s.status, 0), -(s.age_days or 0)))
 
 
-def alerts_for(results: list[SourceFreshness]):
-    """A high-tier alert naming every stale (error) source, a low-tier one for warnings."""
+def alerts_for(results: list[SourceFreshness], consequence: str = "scoring stopped"):
+    """A high-tier alert naming every stale (error) source and what it means, a low-tier one for
+    warnings."""
     from clv_jobs.alerts import Alert
 
     stale = [r for r in results if r.status in ("error", "runtime error")]
@@ -97,7 +102,7 @@ def alerts_for(results: list[SourceFreshness]):
     alerts = []
     if stale:
         alerts.append(
-            Alert("high", "source_stale", "stale source, scoring stopped: " + "; ".join(r.line() for r in stale))
+            Alert("high", "source_stale", f"stale source, {consequence}: " + "; ".join(r.line() for r in stale))
         )
     if late:
         alerts.append(Alert("low", "source_late", "late source: " + "; ".join(r.line() for r in late)))

@@ -10,9 +10,9 @@ import pandas as pd
 from conftest import BIN, copy_lake, workspace_env
 
 
-def _freshness(env, day: str) -> subprocess.CompletedProcess:
+def _freshness(env, day: str, *args: str) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [str(BIN / "clv-jobs"), "freshness", "--as-of-date", day],
+        [str(BIN / "clv-jobs"), "freshness", "--as-of-date", day, *args],
         env=env,
         cwd=env["WORK"],
         capture_output=True,
@@ -41,3 +41,28 @@ def test_two_days_without_a_landing_warn_and_three_stop_the_run_naming_the_sourc
     high = alerts[alerts["tier"] == "high"]
     assert list(high["rule_name"]) == ["source_stale"]
     assert "web.events: last landing 2024-12-31 00:00:00, 4.0 days old (error: limit 3 days)" in high["message"].iloc[0]
+
+
+def test_what_the_night_landed_itself_is_checked_after_publishing(synthetic_lake, tmp_path):
+    from clv_jobs import ml_contracts
+
+    env = {**workspace_env(tmp_path), "WORK": str(tmp_path)}
+    lake = copy_lake(synthetic_lake, tmp_path / "lake")
+    # The scores of 2024-12-31, as the nightly run of 2025-01-01 lands them; nothing monitored yet.
+    columns = ml_contracts.ML_TABLES["scores"].column_names
+    ml_contracts.write(lake, "scores", "2024-12-31", pd.DataFrame({c: [None] for c in columns}))
+
+    fresh = _freshness(env, "2024-12-31", "--ml")
+    assert fresh.returncode == 0, fresh.stdout + fresh.stderr
+    assert "pass  ml.scores: last landing 2024-12-31 00:00:00, 1.0 days old (pass: limit 2 days)" in fresh.stdout
+    assert "never landed  ml.monitor_runs: nothing has landed yet" in fresh.stdout
+
+    stale = _freshness(env, "2025-01-03", "--ml")
+    assert stale.returncode == 1, stale.stdout + stale.stderr
+    assert "stale source(s): ml.scores: the published marts are behind" in stale.stderr
+    alerts = pd.read_parquet(lake / "ml" / "alerts")
+    high = alerts[alerts["tier"] == "high"]["message"].tolist()
+    assert high == [
+        "stale source, the published marts are behind:"
+        " ml.scores: last landing 2024-12-31 00:00:00, 4.0 days old (error: limit 3 days)"
+    ]

@@ -99,6 +99,7 @@ print(json.dumps({{"errors": {{k: str(v) for k, v in bag.import_errors.items()}}
         "score",
         "monitor",
         "publish_ml_marts",
+        "ml_freshness",
         "retrain_needed",
         "trigger_training",
     }
@@ -174,6 +175,9 @@ def test_nightly_dag_runs_end_to_end_on_duckdb_and_a_stale_source_stops_it(tmp_p
     for task in ("check_landing", "source_freshness", "dbt_build_warehouse", "score", "monitor", "publish_ml_marts"):
         assert f"task_id={task}" in output or task in output
     assert "pass  shop.transactions: last landing 2024-12-31" in output
+    # What the night landed itself is fresh: about yesterday.
+    assert "pass  ml.scores: last landing 2024-12-15 00:00:00, 1.0 days old" in output
+    assert "pass  ml.monitor_runs: last landing 2024-12-15 00:00:00, 1.0 days old" in output
 
     # The run of 2024-12-16 scores yesterday, its features built on demand (ADR 0016).
     assert "building features and labels at 2024-12-15" in output

@@ -276,16 +276,22 @@ def freshness(
     as_of_date: Annotated[
         str | None, typer.Option(help="Judge the landings at the end of this day (YYYY-MM-DD); default: now.")
     ] = None,
+    ml: Annotated[
+        bool,
+        typer.Option(help="Check what the nightly run lands itself (scores, drift, monitor and pipeline runs)."),
+    ] = False,
     select: Annotated[
-        list[str] | None, typer.Option(help="dbt source selectors; default: every raw landing and the ledger.")
+        list[str] | None,
+        typer.Option(help="dbt source selectors; default: every raw landing and the ledger (--ml: the ML ones)."),
     ] = None,
 ) -> None:
     """Check the sources' freshness (dbt source freshness): one line per late or stale source; a
     stale one (past its error limit) raises a high-tier alert and exits 1, so the nightly run
-    stops before scoring; a late one (past its warning limit) a low-tier alert."""
+    stops before scoring (--ml: after publishing, the published marts have fallen behind); a late
+    one (past its warning limit) a low-tier alert."""
     import subprocess
 
-    from clv_jobs import alerts, dbt_cli
+    from clv_jobs import alerts, dbt_cli, ml_contracts
     from clv_jobs import freshness as fresh
 
     settings = load_settings()
@@ -297,12 +303,14 @@ def freshness(
         "source",
         "freshness",
         "--select",
-        *(select or fresh.LANDING_SOURCES),
+        *(select or (fresh.ML_SOURCES if ml else fresh.LANDING_SOURCES)),
         "--target-path",
         str(target),
         dbt_vars=fresh.freshness_vars(day),
     )
     with lake_writer_lock():
+        if ml:
+            ml_contracts.ensure_tables(settings.lake_dir)  # a table nothing wrote yet: never landed
         run = subprocess.run(command, capture_output=True, text=True)
     if not sources_json.exists():
         typer.echo((run.stdout + run.stderr)[-3000:], err=True)
@@ -312,12 +320,14 @@ def freshness(
     typer.echo(f"freshness of {len(results)} sources {when}:")
     for result in results:
         typer.echo(f"  {result.status:>12}  {result.line()}")
-    raised = fresh.alerts_for(results)
+    consequence = "the published marts are behind" if ml else "scoring stopped"
+    raised = fresh.alerts_for(results, consequence)
     if raised:
         alerts.raise_alerts(settings.lake_dir, raised, raised_by="freshness", as_of_date=day)
     stale = [r.source for r in results if r.status in ("error", "runtime error")]
     if stale:
-        typer.echo(f"stale source(s): {', '.join(stale)}: stopping before the build and scoring", err=True)
+        then = "the published marts are behind" if ml else "stopping before the build and scoring"
+        typer.echo(f"stale source(s): {', '.join(stale)}: {then}", err=True)
         raise typer.Exit(1)
 
 
