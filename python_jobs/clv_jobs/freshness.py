@@ -66,7 +66,8 @@ def _limits(criteria: dict) -> tuple[str | None, str | None]:
 
 
 def read_sources_json(path: Path) -> list[SourceFreshness]:
-    """One entry per source dbt checked, the stalest first."""
+    """One entry per source dbt checked, the stalest first, then by name (dbt's own order
+    depends on which thread finished first)."""
     results = json.loads(Path(path).read_text())["results"]
     out = []
     for result in results:
@@ -89,7 +90,7 @@ def read_sources_json(path: Path) -> list[SourceFreshness]:
             )
         )
     order = {"runtime error": 0, "error": 1, "warn": 2, NEVER_LANDED: 3, "pass": 4}
-    return sorted(out, key=lambda s: (order.get(s.status, 0), -(s.age_days or 0)))
+    return sorted(out, key=lambda s: (order.get(s.status, 0), -(s.age_days or 0), s.source))
 
 
 def alerts_for(results: list[SourceFreshness], consequence: str = "scoring stopped"):
