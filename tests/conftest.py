@@ -22,7 +22,8 @@ BIN = Path(sys.executable).parent
 # `make test` runs the suite on two pytest-xdist workers. Each worker has a PostgreSQL database of
 # its own (pg_env), so tests on PostgreSQL never meet. A work unit goes to one worker whole: the
 # tests on the demo `product` form one unit (the product is built once); each other integration
-# module is one unit (its module fixtures are costly builds); every other test is a unit alone.
+# or orchestration module is one unit (its module fixtures are costly builds); every other test
+# is a unit alone.
 # xdist's own `xdist_group` marks are ignored under pytest 9 (pytest-xdist issue #1386), so the
 # units are made here, by a scheduler of our own.
 PRODUCT_MODULES = (
@@ -33,10 +34,8 @@ PRODUCT_MODULES = (
 # Costliest units first (CI's --durations), so no long unit starts while the other worker idles.
 COSTLIEST_FIRST = (
     "product",
+    "tests/orchestration/test_dags.py",
     "tests/integration/test_lifecycle_story.py",
-    "tests/orchestration/test_dags.py::test_weekly_dag_shadows_then_waits_for_a_person_then_promotes",
-    "tests/orchestration/test_dags.py::test_experiment_dags_create_then_judge_an_aa_test",
-    "tests/orchestration/test_dags.py::test_nightly_dag_runs_end_to_end_on_duckdb_and_a_stale_source_stops_it",
     "tests/integration/test_landing_faults.py",
     "tests/integration/test_privacy.py",
     "tests/integration/test_train_duckdb.py",
@@ -50,7 +49,7 @@ def work_unit(nodeid: str) -> str:
     path = nodeid.split("::")[0]
     if path in PRODUCT_MODULES:
         return "product"
-    return path if path.startswith("tests/integration/") else nodeid
+    return path if path.startswith(("tests/integration/", "tests/orchestration/")) else nodeid
 
 
 def _cost_rank(nodeid: str) -> int:

@@ -105,52 +105,69 @@ print(json.dumps({{"errors": {{k: str(v) for k, v in bag.import_errors.items()}}
     }
 
 
-@pytest.fixture
-def champion_env(tmp_path, duckdb_build, synthetic_lake, monkeypatch):
+@pytest.fixture(scope="module")
+def champion_template(tmp_path_factory, duckdb_build, synthetic_lake):
     """A lake, a warehouse and a champion (as the weekly DAG would leave them), and the Airflow
-    environment pointing at them; Airflow's metadata database migrated."""
+    environment pointing at them, its metadata database migrated: built once for the module,
+    copied by each test (`champion_env`)."""
     from clv_jobs.settings import Settings
     from clv_jobs.stages import train as train_stage
     from conftest import model_config
 
     path, result = duckdb_build
     assert result.returncode == 0
-    lake = tmp_path / "lake"
+    home = tmp_path_factory.mktemp("champion")
+    lake = home / "lake"
     shutil.copytree(synthetic_lake, lake)
-    database = tmp_path / "clv.duckdb"
+    database = home / "clv.duckdb"
     shutil.copy(path, database)
-    mlflow_uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
-    monkeypatch.setenv("CLV_MLFLOW_TRACKING_URI", mlflow_uri)
-    monkeypatch.chdir(tmp_path)
-    model_config(monkeypatch, tmp_path)
-    settings = Settings(
-        lake_dir=lake,
-        duckdb_path=database,
-        dbt_target="ci",
-        dbt_project_dir=PROJECT_DIR,
-        dbt_target_path=path.parent / "target",
-        pg_dsn="",
-        reports_dir=tmp_path / "reports",
-    )
-    assert train_stage.run_train(settings).decision == "champion"
+    mlflow_uri = f"sqlite:///{home / 'mlflow.db'}"
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        monkeypatch.setenv("CLV_MLFLOW_TRACKING_URI", mlflow_uri)
+        monkeypatch.chdir(home)  # MLflow's artifacts: home/mlruns
+        config = model_config(monkeypatch, home)
+        settings = Settings(
+            lake_dir=lake,
+            duckdb_path=database,
+            dbt_target="ci",
+            dbt_project_dir=PROJECT_DIR,
+            dbt_target_path=path.parent / "target",
+            pg_dsn="",
+            reports_dir=home / "reports",
+        )
+        assert train_stage.run_train(settings).decision == "champion"
 
     env = _airflow_env(
-        tmp_path / "airflow",
+        home / "airflow",
         {
+            "CLV_MODEL_CONFIG": str(config),
             "CLV_DBT_TARGET": "ci",
             "CLV_LAKE_DIR": str(lake),
             "CLV_DUCKDB_PATH": str(database),
             "CLV_MLFLOW_TRACKING_URI": mlflow_uri,
-            "CLV_REPORTS_DIR": str(tmp_path / "reports"),
+            "CLV_REPORTS_DIR": str(home / "reports"),
             # dbt writes its target/ and logs/ here, and clv-jobs reads the manifest from there.
-            "DBT_TARGET_PATH": str(tmp_path / "dbt_target"),
-            "CLV_DBT_TARGET_PATH": str(tmp_path / "dbt_target"),
-            "DBT_LOG_PATH": str(tmp_path / "dbt_logs"),
+            "DBT_TARGET_PATH": str(home / "dbt_target"),
+            "CLV_DBT_TARGET_PATH": str(home / "dbt_target"),
+            "DBT_LOG_PATH": str(home / "dbt_logs"),
+            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home / 'airflow' / 'airflow.db'}",
         },
     )
     migrate = subprocess.run([str(AIRFLOW_BIN / "airflow"), "db", "migrate"], env=env, capture_output=True, text=True)
     assert migrate.returncode == 0, migrate.stderr[-3000:]
-    return env, lake, database
+    return home, env
+
+
+@pytest.fixture
+def champion_env(tmp_path, champion_template):
+    """The champion template copied into the test's folder; the environment points at the copy.
+    Models trained here keep their artifacts beside the template's (MLflow's artifact root)."""
+    home, template_env = champion_template
+    shutil.copytree(home, tmp_path, dirs_exist_ok=True)
+    for cfg in (tmp_path / "airflow").glob("*.cfg"):
+        cfg.write_text(cfg.read_text().replace(str(home), str(tmp_path)))
+    env = {name: value.replace(str(home), str(tmp_path)) for name, value in template_env.items()}
+    return env, tmp_path / "lake", tmp_path / "clv.duckdb"
 
 
 def _nightly(env, cwd, logical_date: str) -> subprocess.CompletedProcess:
