@@ -15,7 +15,7 @@ from clv_jobs import alerts, lake, landing, ml_contracts, monitor, registry, war
 from clv_jobs.model import load_model_config
 from clv_jobs.settings import Settings
 from clv_jobs.stages.evaluate import PROXY_METRIC, landed_metric
-from clv_jobs.stages.score import features_at
+from clv_jobs.stages.score import features_at, scored_dates
 
 __all__ = ["MonitorOutcome", "run_monitor"]
 
@@ -29,10 +29,6 @@ class MonitorOutcome:
     proxy: pd.DataFrame
     decision: monitor.RetrainDecision
     alerts: list[alerts.Alert]
-
-
-def _scored_dates(lake_dir) -> list[date]:
-    return [date.fromisoformat(v) for v in ml_contracts.partition_values(lake_dir, "scores")]
 
 
 def _read_scores(root: lake.LakeRoot, as_of: date) -> pd.DataFrame:
@@ -54,7 +50,7 @@ def _drift(settings, root, model, version, as_of_date, scores, limits, progress)
             reference="training", reference_as_of_date=baseline.get("as_of_date")
         )
     ]
-    earlier = [d for d in _scored_dates(settings.lake_dir) if d < as_of_date]
+    earlier = [d for d in scored_dates(settings.lake_dir) if d < as_of_date]
     if earlier:
         previous = earlier[-1]
         prev_scores = _read_scores(root, previous)
@@ -148,7 +144,7 @@ def run_monitor(settings: Settings, as_of_date: date, progress=lambda m: None) -
         )
     drift = _drift(settings, root, model, version, as_of_date, scores, limits, progress)
 
-    scored = _scored_dates(settings.lake_dir)
+    scored = scored_dates(settings.lake_dir)
     window = int(limits["proxy_window_days"])
     proxied = [d for d in scored if pd.Timestamp(d) + pd.Timedelta(days=window) <= pd.Timestamp(as_of_date)]
     # Only the scored dates of the last 13 months: older windows say little about today's model.

@@ -22,6 +22,7 @@ __all__ = [
     "ScoreOutcome",
     "features_at",
     "score_days_for",
+    "scored_dates",
     "land_scores",
     "run_score",
     "submit_score_sagemaker",
@@ -61,6 +62,11 @@ def _read_features(settings: Settings, as_of_date: date, progress) -> pd.DataFra
     return features
 
 
+def scored_dates(lake_dir) -> list[date]:
+    """The as-of dates that have scores in the lake (the empty placeholder left out)."""
+    return [date.fromisoformat(v) for v in ml_contracts.partition_values(lake_dir, "scores")]
+
+
 def score_days_for(settings: Settings, as_of_date: date) -> list[date]:
     """The days besides month ends that scoring and monitoring `as_of_date` read features or
     labels at: the day itself, the scored day before it (the monitor's drift against the
@@ -68,7 +74,7 @@ def score_days_for(settings: Settings, as_of_date: date) -> list[date]:
     from clv_jobs.model import load_model_config
 
     window = int(load_model_config()["monitor"]["proxy_window_days"])
-    scored = [date.fromisoformat(v) for v in ml_contracts.partition_values(settings.lake_dir, "scores")]
+    scored = scored_dates(settings.lake_dir)
     earlier = [d for d in scored if d < as_of_date]
     days = {as_of_date, as_of_date - timedelta(days=window)} | ({max(earlier)} if earlier else set())
     return sorted(d for d in days if not dates.is_month_end(d) and (d == as_of_date or d in scored))
