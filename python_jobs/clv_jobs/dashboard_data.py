@@ -158,10 +158,6 @@ class Warehouse:
             from clv_jobs import warehouse
 
             return warehouse.postgres_query(self.pg_dsn, sql).to_pandas()
-        from clv_jobs import warehouse
+        from clv_jobs import redshift
 
-        connection = warehouse._redshift_connection()
-        try:
-            return pd.read_sql_query(sql, connection)
-        finally:
-            connection.close()
+        return redshift.query(sql)

@@ -42,6 +42,8 @@ def write_key_duckdb(con, target: str) -> None:
 
 def write_key_postgres(cur, target: str) -> None:
     cur.execute(f"create schema if not exists {KEY_SCHEMA}")
-    cur.execute(f"drop table if exists {KEY_SCHEMA}.{KEY_TABLE}")
-    cur.execute(f"create table {KEY_SCHEMA}.{KEY_TABLE} (salt varchar(256))")
+    cur.execute(f"create table if not exists {KEY_SCHEMA}.{KEY_TABLE} (salt varchar(256))")
+    # Replaced in place, never dropped: staging's views depend on the table once dbt has built,
+    # so a key rotation's drop would fail (PostgreSQL, Redshift without late binding).
+    cur.execute(f"delete from {KEY_SCHEMA}.{KEY_TABLE}")
     cur.execute(f"insert into {KEY_SCHEMA}.{KEY_TABLE} values (%s)", (salt(target),))

@@ -186,46 +186,10 @@ def read_relation(relation: str, target: str, duckdb_path: Path | None = None, d
     if target == "ci_postgres":
         return postgres_query(dsn, query)
     if target == "prod":
-        return _redshift_unload(query)
+        from clv_jobs import redshift
+
+        return redshift.unload(query)
     raise ValueError(f"read_relation: unsupported target {target!r}")
-
-
-def _redshift_unload(query: str) -> pa.Table:
-    """Redshift: UNLOAD to `CLV_UNLOAD_S3_URI/<uuid>/` with `CLV_REDSHIFT_UNLOAD_ROLE_ARN`, read
-    the Parquet back (`s3.read_unload`). Connects with the prod profile's env vars (password
-    auth; Redshift speaks the PostgreSQL wire protocol)."""
-    import os
-    import uuid
-
-    from clv_jobs import s3
-
-    connection = _redshift_connection(("CLV_UNLOAD_S3_URI", "CLV_REDSHIFT_UNLOAD_ROLE_ARN"))
-    try:
-        prefix = f"{os.environ['CLV_UNLOAD_S3_URI'].rstrip('/')}/{uuid.uuid4().hex}/"
-        return s3.read_unload(connection, query, prefix, os.environ["CLV_REDSHIFT_UNLOAD_ROLE_ARN"])
-    finally:
-        connection.close()
-
-
-def _redshift_connection(also_required: tuple[str, ...] = ()):
-    """A connection to Redshift from the prod profile's env vars (password auth; Redshift speaks
-    the PostgreSQL wire protocol); fails naming the missing vars."""
-    import os
-
-    import psycopg2
-
-    needed = ("CLV_REDSHIFT_HOST", "CLV_REDSHIFT_USER", "CLV_REDSHIFT_PASSWORD", *also_required)
-    missing = [name for name in needed if not os.environ.get(name)]
-    if missing:
-        raise ValueError(f"connecting to Redshift (target prod) needs the env vars {missing}")
-    return psycopg2.connect(
-        host=os.environ["CLV_REDSHIFT_HOST"],
-        port=int(os.environ.get("CLV_REDSHIFT_PORT", "5439")),
-        user=os.environ["CLV_REDSHIFT_USER"],
-        password=os.environ["CLV_REDSHIFT_PASSWORD"],
-        dbname=os.environ.get("CLV_REDSHIFT_DATABASE", "clv"),
-        sslmode="require",
-    )
 
 
 def write_pii_key(settings) -> str:
@@ -244,12 +208,15 @@ def write_pii_key(settings) -> str:
 
         connection = psycopg2.connect(settings.pg_dsn)
     elif settings.dbt_target == "prod":
-        connection = _redshift_connection()
+        from clv_jobs import redshift
+
+        connection = redshift.connect()
     else:
         raise ValueError(f"write_pii_key: unsupported target {settings.dbt_target!r}")
     try:
-        with connection, connection.cursor() as cur:
+        with connection.cursor() as cur:
             pii.write_key_postgres(cur, settings.dbt_target)
+        connection.commit()
     finally:
         connection.close()
     return f"target {settings.dbt_target}"
