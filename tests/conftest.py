@@ -276,6 +276,21 @@ def model_config(monkeypatch, directory: Path, text: str = LOOSE_GATES) -> Path:
     return path
 
 
+def job_settings(lake_dir, reports_dir, dbt_target_path, duckdb_path, dbt_target: str = "ci", pg_dsn: str = ""):
+    """The jobs' Settings for a test's own lake, reports, dbt target/ and warehouse."""
+    from clv_jobs.settings import Settings
+
+    return Settings(
+        lake_dir=lake_dir,
+        duckdb_path=duckdb_path,
+        dbt_target=dbt_target,
+        dbt_project_dir=PROJECT_DIR,
+        dbt_target_path=dbt_target_path,
+        pg_dsn=pg_dsn,
+        reports_dir=reports_dir,
+    )
+
+
 def workspace_env(work: Path) -> dict[str, str]:
     """The environment of a whole product in a folder of its own (lake, DuckDB warehouse, MLflow
     registry, reports, dbt's target/ and logs/), run from `work` against this project, with the

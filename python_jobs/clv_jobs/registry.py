@@ -172,9 +172,18 @@ def load_champion(mlflow_client=None):
 
 
 def require_champion():
-    champion = load_champion()
+    mlflow_client = client()
+    champion = load_champion(mlflow_client)
     if champion is None:
-        raise ValueError(f"no champion in the registry ({tracking_uri()}): run `clv-jobs train` first")
+        versions = sorted(int(v.version) for v in mlflow_client.search_model_versions(f"name='{MODEL_NAME}'"))
+        if not versions:
+            raise ValueError(f"no champion in the registry ({tracking_uri()}): run `clv-jobs train` first")
+        # Trained, but no version passed the gates: say so, and what the user can do about it.
+        raise ValueError(
+            f"no champion in the registry ({tracking_uri()}): versions {versions} are registered and none passed "
+            f"the gates (the decision `clv-jobs train` printed, the model card under reports/); retrain on more "
+            f"history, or promote one yourself: `clv-jobs promote VERSION --force --reason ...`"
+        )
     return champion
 
 

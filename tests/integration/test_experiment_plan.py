@@ -9,8 +9,7 @@ from typer.testing import CliRunner
 
 from clv_jobs.cli import app
 from clv_jobs.cli.experiments import baseline_from_warehouse
-from clv_jobs.settings import Settings
-from conftest import PROJECT_DIR
+from conftest import PROJECT_DIR, job_settings
 
 
 def test_plan_prints_the_textbook_sizes():
@@ -41,15 +40,7 @@ def test_plan_rejects_an_impossible_effect():
 def test_the_baseline_is_the_newest_fully_observed_30_days(duckdb_build):
     path, build = duckdb_build
     assert build.returncode == 0
-    settings = Settings(
-        lake_dir=PROJECT_DIR / "unused",
-        duckdb_path=path,
-        dbt_target="ci",
-        dbt_project_dir=PROJECT_DIR,
-        dbt_target_path=PROJECT_DIR / "target",
-        pg_dsn="",
-        reports_dir=PROJECT_DIR / "reports",
-    )
+    settings = job_settings(PROJECT_DIR / "unused", PROJECT_DIR / "reports", PROJECT_DIR / "target", path)
     base = baseline_from_warehouse(settings)
     with duckdb.connect(str(path), read_only=True) as con:
         last = con.execute("select max(as_of_date) from marts.fct_customer_labels").fetchone()[0]

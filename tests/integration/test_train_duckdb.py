@@ -12,14 +12,13 @@ import pytest
 from mlflow.tracking import MlflowClient
 
 from clv_jobs import ml_contracts, registry, serving
-from clv_jobs.settings import Settings
 from clv_jobs.stages import evaluate as evaluate_stage
 from clv_jobs.stages import lifecycle as lifecycle_stage
 from clv_jobs.stages import monitor as monitor_stage
 from clv_jobs.stages import score as score_stage
 from clv_jobs.stages import shadow as shadow_stage
 from clv_jobs.stages import train as train_stage
-from conftest import LOOSE_GATES, PROJECT_DIR, model_config
+from conftest import LOOSE_GATES, job_settings, model_config
 
 
 @pytest.fixture()
@@ -30,15 +29,7 @@ def settings(tmp_path, duckdb_build, synthetic_lake, monkeypatch):
     shutil.copytree(synthetic_lake, lake)
     monkeypatch.setenv("CLV_MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
     monkeypatch.chdir(tmp_path)  # MLflow's default artifact root is relative to the working directory
-    return Settings(
-        lake_dir=lake,
-        duckdb_path=path,
-        dbt_target="ci",
-        dbt_project_dir=PROJECT_DIR,
-        dbt_target_path=path.parent / "target",
-        pg_dsn="",
-        reports_dir=tmp_path / "reports",
-    )
+    return job_settings(lake, tmp_path / "reports", path.parent / "target", path)
 
 
 def test_train_logs_registers_and_decides(settings, monkeypatch):
@@ -124,6 +115,9 @@ def test_a_model_that_loses_is_not_promoted(settings, monkeypatch):
     with pytest.raises(mlflow.exceptions.MlflowException):
         MlflowClient().get_model_version_by_alias(registry.MODEL_NAME, "champion")
     assert registry.load_champion() is None
+
+    with pytest.raises(ValueError, match=r"versions \[1\] are registered and none passed the gates"):
+        registry.require_champion()  # what `clv-jobs score` says then
 
     # Promoting it by hand is refused, naming the gate; --force needs a reason and is recorded.
     with pytest.raises(

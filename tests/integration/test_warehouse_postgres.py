@@ -90,11 +90,10 @@ def test_train_score_monitor_publish_on_postgres(postgres_build, postgres_dsn, s
     lake's ML outputs are copied to ml_landing, and the ML marts build there with contracts."""
     import shutil
 
-    from clv_jobs.settings import Settings
     from clv_jobs.stages import monitor as monitor_stage
     from clv_jobs.stages import score as score_stage
     from clv_jobs.stages import train as train_stage
-    from conftest import PROJECT_DIR, model_config
+    from conftest import job_settings, model_config
 
     _, result = postgres_build
     assert result.returncode == 0
@@ -106,14 +105,8 @@ def test_train_score_monitor_publish_on_postgres(postgres_build, postgres_dsn, s
     assert run_dbt(["parse"], env, work).returncode == 0
     monkeypatch.setenv("CLV_MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
     monkeypatch.chdir(tmp_path)
-    settings = Settings(
-        lake_dir=lake,
-        duckdb_path=tmp_path / "unused.duckdb",
-        dbt_target="ci_postgres",
-        dbt_project_dir=PROJECT_DIR,
-        dbt_target_path=work / "target",
-        pg_dsn=postgres_dsn,
-        reports_dir=tmp_path / "reports",
+    settings = job_settings(
+        lake, tmp_path / "reports", work / "target", tmp_path / "unused.duckdb", "ci_postgres", postgres_dsn
     )
     model_config(monkeypatch, tmp_path)
     assert train_stage.run_train(settings).decision == "champion"

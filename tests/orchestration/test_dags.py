@@ -110,9 +110,8 @@ def champion_template(tmp_path_factory, duckdb_build, synthetic_lake):
     """A lake, a warehouse and a champion (as the weekly DAG would leave them), and the Airflow
     environment pointing at them, its metadata database migrated: built once for the module,
     copied by each test (`champion_env`)."""
-    from clv_jobs.settings import Settings
     from clv_jobs.stages import train as train_stage
-    from conftest import model_config
+    from conftest import job_settings, model_config
 
     path, result = duckdb_build
     assert result.returncode == 0
@@ -126,15 +125,7 @@ def champion_template(tmp_path_factory, duckdb_build, synthetic_lake):
         monkeypatch.setenv("CLV_MLFLOW_TRACKING_URI", mlflow_uri)
         monkeypatch.chdir(home)  # MLflow's artifacts: home/mlruns
         config = model_config(monkeypatch, home)
-        settings = Settings(
-            lake_dir=lake,
-            duckdb_path=database,
-            dbt_target="ci",
-            dbt_project_dir=PROJECT_DIR,
-            dbt_target_path=path.parent / "target",
-            pg_dsn="",
-            reports_dir=home / "reports",
-        )
+        settings = job_settings(lake, home / "reports", path.parent / "target", database)
         assert train_stage.run_train(settings).decision == "champion"
 
     env = _airflow_env(
