@@ -11,6 +11,7 @@ import pandas as pd
 from scipy import stats
 
 __all__ = [
+    "paired_bootstrap",
     "rmse",
     "mae",
     "gini",
@@ -81,6 +82,34 @@ def normalized_gini(y_true, y_pred) -> float:
     """Gini of the prediction's ranking over the Gini of the perfect ranking: 1 is perfect, 0 random."""
     best = gini(y_true, y_true)
     return float(gini(y_true, y_pred) / best) if best != 0 else 0.0
+
+
+def paired_bootstrap(y_true, pred_a, pred_b, resamples: int = 1000, level: float = 0.95, seed: int = 0) -> pd.DataFrame:
+    """Model A minus model B on RMSE and normalized Gini, with a percentile interval from
+    resampling customers (both models on the same resample, so what they share cancels). An
+    interval that holds 0 says the test date cannot tell the two apart on that metric.
+    One row per metric: difference, low, high."""
+    t, a = _arrays(y_true, pred_a)
+    b = _arrays(y_true, pred_b)[1]
+    rng = np.random.default_rng(seed)
+    draws = {"rmse": [], "normalized_gini": []}
+    for _ in range(resamples):
+        i = rng.integers(0, t.size, t.size)
+        draws["rmse"].append(rmse(t[i], a[i]) - rmse(t[i], b[i]))
+        draws["normalized_gini"].append(normalized_gini(t[i], a[i]) - normalized_gini(t[i], b[i]))
+    tail = (1 - level) / 2 * 100
+    observed = {"rmse": rmse(t, a) - rmse(t, b), "normalized_gini": normalized_gini(t, a) - normalized_gini(t, b)}
+    return pd.DataFrame(
+        [
+            {
+                "metric": m,
+                "difference": observed[m],
+                "low": np.percentile(d, tail),
+                "high": np.percentile(d, 100 - tail),
+            }
+            for m, d in draws.items()
+        ]
+    )
 
 
 def spearman(y_true, y_pred) -> float:

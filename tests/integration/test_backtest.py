@@ -13,21 +13,13 @@ import pytest
 
 from clv_jobs import backtest
 from clv_jobs.settings import Settings
-from conftest import PROJECT_DIR
+from conftest import job_settings
 
 AS_OF = date(2023, 12, 31)
 
 
 def _settings(lake, tmp_path) -> Settings:
-    return Settings(
-        lake_dir=lake,
-        duckdb_path=tmp_path / "unused.duckdb",
-        dbt_target="ci",
-        dbt_project_dir=PROJECT_DIR,
-        dbt_target_path=tmp_path / "target",
-        pg_dsn="",
-        reports_dir=tmp_path / "reports",
-    )
+    return job_settings(lake, tmp_path / "reports", tmp_path / "target", tmp_path / "unused.duckdb")
 
 
 def _double_prices_after(lake, day: date) -> int:
@@ -56,6 +48,12 @@ def test_backtest_uses_only_data_up_to_its_as_of_date(synthetic_lake, tmp_path):
     assert (first.report_dir / "metrics.csv").exists()
     landed = pd.read_parquet(first.report_dir / "predictions.parquet")
     assert len(landed) == len(first.predictions) and {"pred_xgboost", "pred_bgnbd_gamma_gamma"} <= set(landed.columns)
+    versus = pd.read_csv(first.report_dir / "candidate_vs_btyd.csv").set_index("metric")
+    metrics = first.metrics.set_index("model")
+    for metric in ("rmse", "normalized_gini"):
+        observed = metrics.loc["xgboost", metric] - metrics.loc["bgnbd_gamma_gamma", metric]
+        assert versus.loc[metric, "difference"] == pytest.approx(observed)
+        assert versus.loc[metric, "low"] < observed < versus.loc[metric, "high"]
 
     assert _double_prices_after(lake, AS_OF) > 0
     second = backtest.run_backtest(_settings(lake, tmp_path), AS_OF, 365, tmp_path / "work")

@@ -114,3 +114,32 @@ def test_disparate_impact_p_value_holds_its_level_and_finds_a_real_gap():
     assert false_alarms / runs <= 0.08
     # A slice valued at 40 % of the others (143 customers) is found in most samples.
     assert found / runs >= 0.8
+
+
+def _two_predictors(rng, n: int, noise_a: float, noise_b: float):
+    """Heavy-tailed revenue and two predictions of it: the latent value times log-normal noise."""
+    value = rng.lognormal(3.0, 1.2, n)
+    y = rng.poisson(1.0, n) * value * (rng.random(n) < 0.4)
+    return y, value * rng.lognormal(0, noise_a, n), value * rng.lognormal(0, noise_b, n)
+
+
+def test_paired_bootstrap_interval_covers_no_difference_and_finds_a_real_one():
+    """Simulated: two equally good predictors (the interval should hold 0 about 95 % of the time)
+    and one clearly better (the interval should exclude 0 on its side most of the time)."""
+    from clv_jobs.evaluate import paired_bootstrap
+
+    rng = np.random.default_rng(7)
+    runs = 60
+    covered = found = 0
+    for run in range(runs):
+        y, a, b = _two_predictors(rng, 1500, 0.6, 0.6)
+        table = paired_bootstrap(y, a, b, resamples=200, seed=run).set_index("metric")
+        covered += all(table.loc[m, "low"] <= 0 <= table.loc[m, "high"] for m in ("rmse", "normalized_gini"))
+        y, a, b = _two_predictors(rng, 1500, 0.2, 1.2)
+        table = paired_bootstrap(y, a, b, resamples=200, seed=run).set_index("metric")
+        found += table.loc["rmse", "high"] < 0 and table.loc["normalized_gini", "low"] > 0
+    # Measured on these seeds: RMSE's interval holds 0 in 88 % of the equal pairs (percentile
+    # intervals run a little narrow on heavy tails), Gini's in 98 %; both find the better model
+    # in every run (at noise 0.4 against 0.8: 82 % and 92 %).
+    assert covered / runs >= 0.8
+    assert found / runs >= 0.8

@@ -297,7 +297,14 @@ def backtest(
         typer.echo(f"Candidate chosen on valid: {outcome.objective}; {outcome.oracle_note}")
         table = outcome.metrics.set_index("model")[backtest_job.HEADLINE]
         typer.echo(table.to_string(float_format=lambda v: f"{v:,.3f}"))
-        typer.echo(f"metrics and every customer's predictions: {outcome.report_dir}")
+        typer.echo(
+            "candidate - bgnbd_gamma_gamma, 95 % bootstrap interval over customers: "
+            + "; ".join(
+                f"{r.metric} {r.difference:+,.3f} [{r.low:+,.3f}, {r.high:+,.3f}]"
+                for r in outcome.versus_btyd.itertuples()
+            )
+        )
+        typer.echo(f"metrics, the comparison and every customer's predictions: {outcome.report_dir}")
     if len(outcomes) > 1:
         summary = backtest_job.rolling_summary(outcomes)
         out = Path(load_settings().reports_dir) / f"backtest-rolling-{dates[0]}-{dates[-1]}-{horizon_days}d.csv"
