@@ -267,7 +267,8 @@ def test_exact_duplicate_lines_are_removed_by_a_counted_rule(row_faults, clean):
 
 def test_a_day_with_half_its_lines_without_customer_fails_the_build(tmp_path, synthetic_lake, clean):
     def inject(lake_dir):
-        rows = _lines() * 10
+        # 30 orders of one line each (copies: `_lines() * 10` repeats the same three dicts).
+        rows = [dict(line) for line in _lines() * 10]
         for i, row in enumerate(rows):
             row["InvoiceNo"] = f"98{i:04d}"
             row["CustomerID"] = None if i % 2 else row["CustomerID"]

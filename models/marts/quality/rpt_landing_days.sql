@@ -25,6 +25,7 @@ days as (
         'shop.transactions' as source_table,
         ingest_date,
         count(*) as rows_landed,
+        count(distinct invoice_no) as orders_landed,
         sum(case when customer_id is null then 1 else 0 end) as null_customer_rows
     from transaction_lines
     group by ingest_date
@@ -35,6 +36,7 @@ days as (
         'web.events' as source_table,
         ingest_date,
         count(*) as rows_landed,
+        cast(null as {{ dbt.type_bigint() }}) as orders_landed,
         0 as null_customer_rows
     from events
     group by ingest_date
@@ -66,6 +68,7 @@ final as (
         days.source_table,
         days.ingest_date,
         days.rows_landed,
+        days.orders_landed,
         days.null_customer_rows,
         1.0 * days.null_customer_rows / days.rows_landed as null_customer_share,
         trailing_days.trailing_days,
@@ -74,7 +77,12 @@ final as (
             when trailing_days.trailing_median_rows > 0
                 then days.rows_landed / cast(trailing_days.trailing_median_rows as {{ dbt.type_float() }})
         end as volume_ratio,
-        days.rows_landed >= {{ var('clv_min_rows_for_day_checks') }} as is_null_share_judged,
+        -- Lines come in orders (a basket of several lines): a 20-line day can be five orders, one
+        -- guest basket away from any share, so the day needs enough orders as well as lines.
+        (
+            days.rows_landed >= {{ var('clv_min_rows_for_day_checks') }}
+            and days.orders_landed >= {{ var('clv_min_orders_for_day_checks') }}
+        ) as is_null_share_judged,
         (
             trailing_days.trailing_days >= 7
             and trailing_days.trailing_median_rows >= {{ var('clv_min_median_rows_for_volume_check') }}
