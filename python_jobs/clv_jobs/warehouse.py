@@ -339,5 +339,13 @@ def quarantined_rows_by_rule(settings) -> list[dict] | None:
 
 
 def read_mart(settings, relation: str):
-    """One bulk read of a mart (or a parenthesised query aliased as a relation), as pandas."""
-    return read_relation(relation, settings.dbt_target, settings.duckdb_path, settings.pg_dsn).to_pandas()
+    """One bulk read of a mart (or a parenthesised query aliased as a relation), as pandas; a
+    mart that was never built fails in one line naming it."""
+    try:
+        return read_relation(relation, settings.dbt_target, settings.duckdb_path, settings.pg_dsn).to_pandas()
+    except _missing_table_errors() as error:
+        what = relation if not relation.startswith("(") else "a mart it reads"
+        raise ValueError(
+            f"{what} is not in the warehouse (target {settings.dbt_target}): run `clv-jobs dbt build` first, "
+            f"and check that it passed ({str(error).splitlines()[0]})"
+        ) from None

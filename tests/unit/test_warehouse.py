@@ -1,4 +1,5 @@
-"""The warehouse edge: a DuckDB file another process holds is retried, then refused in one line."""
+"""The warehouse edge: a DuckDB file another process holds is retried, then refused in one line;
+missing files and marts are named in one line."""
 
 from __future__ import annotations
 
@@ -38,3 +39,17 @@ def test_a_duckdb_file_held_by_another_process_is_retried_then_refused_in_one_li
 def test_a_missing_warehouse_file_says_to_build_first(tmp_path):
     with pytest.raises(FileNotFoundError, match="run dbt build first"):
         warehouse.connect_duckdb(tmp_path / "none.duckdb")
+
+
+def test_a_mart_never_built_is_named_in_one_line(tmp_path):
+    """A warehouse whose build failed before the marts (e.g. a landing test): train says so."""
+    from types import SimpleNamespace
+
+    path = tmp_path / "w.duckdb"
+    duckdb.connect(str(path)).close()
+    settings = SimpleNamespace(dbt_target="dev", duckdb_path=path, pg_dsn="")
+    with pytest.raises(ValueError) as missing:
+        warehouse.read_mart(settings, "marts.fct_clv_training_examples")
+    message = str(missing.value)
+    assert message.startswith("marts.fct_clv_training_examples is not in the warehouse (target dev)")
+    assert "clv-jobs dbt build" in message and "\n" not in message
