@@ -91,14 +91,20 @@ def paired_bootstrap(y_true, pred_a, pred_b, resamples: int = 1000, level: float
     One row per metric: difference, low, high."""
     t, a = _arrays(y_true, pred_a)
     b = _arrays(y_true, pred_b)[1]
+
+    def differences(t, a, b) -> tuple[float, float]:
+        best = gini(t, t)  # the perfect ranking's Gini normalizes both models: once per sample
+        gini_difference = (gini(t, a) - gini(t, b)) / best if best != 0 else 0.0
+        return rmse(t, a) - rmse(t, b), gini_difference
+
     rng = np.random.default_rng(seed)
     draws = {"rmse": [], "normalized_gini": []}
     for _ in range(resamples):
         i = rng.integers(0, t.size, t.size)
-        draws["rmse"].append(rmse(t[i], a[i]) - rmse(t[i], b[i]))
-        draws["normalized_gini"].append(normalized_gini(t[i], a[i]) - normalized_gini(t[i], b[i]))
+        for metric, value in zip(draws, differences(t[i], a[i], b[i]), strict=True):
+            draws[metric].append(value)
     tail = (1 - level) / 2 * 100
-    observed = {"rmse": rmse(t, a) - rmse(t, b), "normalized_gini": normalized_gini(t, a) - normalized_gini(t, b)}
+    observed = dict(zip(draws, differences(t, a, b), strict=True))
     return pd.DataFrame(
         [
             {

@@ -15,6 +15,7 @@ import os
 import uuid
 from collections.abc import Mapping
 
+import pandas as pd
 import pyarrow as pa
 
 __all__ = ["connect", "connect_kwargs", "query", "unload"]
@@ -85,7 +86,7 @@ def connect(also_required: tuple[str, ...] = ()):
     return redshift_connector.connect(**connect_kwargs(os.environ, also_required))
 
 
-def query(sql: str):
+def query(sql: str) -> pd.DataFrame:
     """A small query's result as a pandas DataFrame (the dashboards' reads)."""
     connection = connect()
     try:
@@ -95,8 +96,6 @@ def query(sql: str):
             rows = cur.fetchall()
     finally:
         connection.close()
-    import pandas as pd
-
     return pd.DataFrame([list(row) for row in rows], columns=names)
 
 
