@@ -2,7 +2,7 @@
 
 The verdict follows `[shadow]` in conf/model.toml: the mean prediction moves at most 15 %, few
 zero and no missing predictions, the ranking agrees (Spearman, top-decile overlap), and run time
-and peak memory stay within 10 % of the champion's run on the same rows (beyond a noise floor).
+(CPU seconds) and peak memory stay within 10 % of the champion's run on the same rows (beyond a noise floor).
 """
 
 from __future__ import annotations

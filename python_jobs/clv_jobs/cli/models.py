@@ -218,7 +218,7 @@ def shadow(
         f"  mean prediction {f['challenger_mean_prediction']:,.2f} vs {f['champion_mean_prediction']:,.2f} "
         f"(shift {f['mean_prediction_shift']:.1%}); zero {f['zero_share']:.1%}; missing {f['missing_share']:.1%}\n"
         f"  Spearman {f['spearman']:.3f}; top-decile overlap {f['top_decile_overlap']:.1%}\n"
-        f"  run time {f['challenger_seconds']:.2f} s vs {f['champion_seconds']:.2f} s; "
+        f"  CPU time {f['challenger_seconds']:.2f} s vs {f['champion_seconds']:.2f} s; "
         f"peak memory {f['challenger_peak_mb']:.0f} MB vs {f['champion_peak_mb']:.0f} MB\n"
         f"  scores: {outcome.partition}"
     )
