@@ -115,8 +115,9 @@ test-expectations: setup ## Only the dbt_expectations package's integration suit
 	cd packages/dbt_expectations/integration_tests && ../../../$(BIN)/dbt deps --quiet --profiles-dir . \
 		&& ../../../$(BIN)/dbt build --profiles-dir .
 
-bench: setup ## Benchmark generate + dbt build and the landing guard at 100k and 1M customers (seconds, peak MB)
+bench: setup ## Benchmark generate + dbt build, the nightly incremental build and the landing guard (seconds, peak MB)
 	$(BIN)/clv-jobs bench features --customers 100000 --customers 1000000
+	$(BIN)/clv-jobs bench nightly --customers 1000000
 	$(BIN)/clv-jobs bench landing --customers 100000 --customers 1000000
 
 clean: ## Remove generated data, DuckDB files and dbt artefacts (keeps .venv)

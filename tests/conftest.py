@@ -37,6 +37,7 @@ COSTLIEST_FIRST = (
     "tests/orchestration/test_dags.py",
     "tests/integration/test_lifecycle_story.py",
     "tests/integration/test_landing_faults.py",
+    "tests/integration/test_incremental_builds.py",
     "tests/integration/test_privacy.py",
     "tests/integration/test_train_duckdb.py",
     "tests/integration/test_sagemaker_jobs.py",

@@ -3,7 +3,8 @@
 check landing (each new raw file against its contract; rejects go to the quarantine) -> source
 freshness of every landing at the end of the day before the logical date (a stale source stops
 the run here, before the build and scoring, with a high-tier alert naming it) -> dbt build
-(staging, features, labels and their tests) -> score yesterday, the last day the landings cover
+(staging, features, labels and their tests; the per-as-of-date models rebuild only the dates
+whose inputs changed, ADR 0017) -> score yesterday, the last day the landings cover
 (a day off the month-end spine has its features built on demand, ADR 0016) -> monitor it
 (drift, 30-day proxy, matured backtests, retrain decision, alerts) -> publish the ML marts ->
 the freshness of what the night landed itself (scores, drift, monitor and pipeline runs; one

@@ -15,8 +15,9 @@ from datetime import date
 from pathlib import Path
 
 from clv_jobs import dbt_cli
+from clv_jobs.datasets import synthetic_lake
 
-__all__ = ["StepResult", "run_step", "bench_features", "bench_landing", "bench_scoring"]
+__all__ = ["StepResult", "run_step", "bench_features", "bench_landing", "bench_nightly", "bench_scoring"]
 
 
 @dataclass
@@ -47,30 +48,6 @@ def _generate(customers: int, seed: int, env: dict[str, str], project_dir: Path,
     return step
 
 
-def _land_next_day(lake_dir: Path) -> str:
-    """Land one more day into every raw table: the newest day's files again, one day later (new
-    content, so the guard accepts them). Returns the new day."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-    import pyarrow.parquet as pq
-
-    from clv_jobs import lake, landing
-
-    one_day = pa.scalar(86_400_000_000, pa.duration("us"))
-    new_day = None
-    for name, column in landing.EVENT_TIME_COLUMNS.items():
-        newest = landing.landed_files(lake_dir, name)[-1]
-        table = pq.read_table(newest)
-        shifted = pc.add(table.column(column), one_day)
-        table = table.set_column(table.schema.get_field_index(column), column, shifted)
-        day = str(pc.max(shifted).as_py().date())
-        new_day = new_day or day
-        folder = lake.raw_dir(lake_dir, name) / f"ingest_date={day}"
-        folder.mkdir(parents=True, exist_ok=True)
-        pq.write_table(table, folder / "part-0.parquet")
-    return new_day
-
-
 def bench_landing(customers: list[int], work_dir: Path, project_dir: Path, seed: int = 7) -> list[dict]:
     """The landing guard at each scale: the first check of a whole lake (every file read and
     hashed), then a nightly check after one new day lands (one file per table)."""
@@ -88,7 +65,7 @@ def bench_landing(customers: list[int], work_dir: Path, project_dir: Path, seed:
         files = sum(len(landing.landed_files(run_dir / "lake", name)) for name in landing.EVENT_TIME_COLUMNS)
         check = [str(bindir / "clv-jobs"), "check-landing"]
         first = run_step("first check", check, env, project_dir, run_dir / "first_check.log")
-        _land_next_day(run_dir / "lake")
+        synthetic_lake.land_next_day(run_dir / "lake")
         nightly = run_step("one new day", check, env, project_dir, run_dir / "nightly_check.log")
         if first.returncode or nightly.returncode:
             raise RuntimeError(f"check-landing failed at {n:,} customers: see {run_dir}")
@@ -105,6 +82,71 @@ def bench_landing(customers: list[int], work_dir: Path, project_dir: Path, seed:
             }
         )
     return results
+
+
+def bench_nightly(customers: list[int], work_dir: Path, project_dir: Path, seed: int = 7) -> list[dict]:
+    """The nightly build at each scale, side by side in one run: a full build of the shop, one
+    more day landed (and checked), the incremental `dbt build` the nightly DAG runs, then a
+    `--full-refresh` build of the same lake. Default vars (36 month ends, 365-day horizon), every
+    data test included. The slowest nodes of both builds are kept from dbt's run_results.json."""
+    bindir = Path(sys.executable).parent
+    results = []
+    for n in customers:
+        run_dir = Path(work_dir) / f"nightly-n{n}"
+        shutil.rmtree(run_dir, ignore_errors=True)
+        run_dir.mkdir(parents=True)
+        env = {
+            **os.environ,
+            "CLV_LAKE_DIR": str(run_dir / "lake"),
+            "CLV_DUCKDB_PATH": str(run_dir / "bench.duckdb"),
+            "CLV_DBT_TARGET": "dev",
+        }
+        _generate(n, seed, env, project_dir, run_dir)
+        steps = {}
+        for name, args in (
+            ("first build", ["build"]),
+            ("land one day", None),
+            ("incremental", ["build"]),
+            ("full refresh", ["build", "--full-refresh"]),
+        ):
+            if args is None:
+                new_day = synthetic_lake.land_next_day(run_dir / "lake")
+                step = run_step(
+                    name, [str(bindir / "clv-jobs"), "check-landing"], env, project_dir, run_dir / "check.log"
+                )
+            else:
+                step_dir = run_dir / name.replace(" ", "_")
+                step = run_step(
+                    name, dbt_cli.dbt_command(*args, work_dir=step_dir), env, project_dir, step_dir.with_suffix(".log")
+                )
+                steps[f"{name}_slowest"] = _slowest_nodes(step_dir / "target" / "run_results.json")
+            if step.returncode != 0:
+                raise RuntimeError(f"{name} failed at {n:,} customers: see the logs in {run_dir}")
+            steps[name] = step
+        results.append(
+            {
+                "customers": n,
+                "new_day": new_day,
+                "full_build_s": round(steps["first build"].seconds, 1),
+                "incremental_s": round(steps["incremental"].seconds, 1),
+                "incremental_peak_mb": round(steps["incremental"].peak_rss_mb),
+                "full_refresh_s": round(steps["full refresh"].seconds, 1),
+                "full_refresh_peak_mb": round(steps["full refresh"].peak_rss_mb),
+                "incremental_share": round(steps["incremental"].seconds / steps["full refresh"].seconds, 3),
+                "incremental_slowest": steps["incremental_slowest"],
+                "full_refresh_slowest": steps["full refresh_slowest"],
+            }
+        )
+    return results
+
+
+def _slowest_nodes(run_results: Path, top: int = 8) -> str:
+    """The `top` slowest nodes of a dbt run, as "name seconds" pairs."""
+    import json
+
+    nodes = json.loads(run_results.read_text())["results"]
+    nodes.sort(key=lambda r: -r["execution_time"])
+    return ", ".join(f"{r['unique_id'].split('.')[-1]} {r['execution_time']:.1f}" for r in nodes[:top])
 
 
 def bench_features(

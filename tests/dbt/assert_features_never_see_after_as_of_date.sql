@@ -1,13 +1,15 @@
 -- The point-in-time rule, checked against the order lines themselves rather than the models'
 -- own logic: for every feature row, the dates it reports are on or before its as-of date, and
 -- its revenue to date equals the sum of the customer's staged lines dated on or before it.
--- Any row returned is a leak (or a lost line).
+-- Any row returned is a leak (or a lost line). In `dbt build`, only the as-of dates this run
+-- built (ADR 0017).
 
 with
 
 features as (
 
     select * from {{ ref('fct_customer_features') }}
+    where {{ as_of_dates_tested() }}
 
 ),
 

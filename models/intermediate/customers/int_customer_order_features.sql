@@ -1,6 +1,17 @@
-{{ config(materialized='table', dist='customer_id', sort=['as_of_date', 'customer_id']) }}
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='append',
+        on_schema_change='fail',
+        pre_hook=as_of_date_pre_hooks('features'),
+        post_hook=as_of_date_post_hook('features'),
+        dist='customer_id',
+        sort=['as_of_date', 'customer_id'],
+    )
+}}
+{%- set build_dates = as_of_dates_to_build('features') %}
 -- A table: features, labels and their tests all read it; as a view each would recompute the
--- customer-days x as-of dates join.
+-- customer-days x as-of dates join. Incremental by as-of date (ADR 0017).
 -- One row per customer per as-of date, for customers with a purchase on or before it:
 -- BTYD summary (frequency, recency, T, monetary as in Fader & Hardie) and rolling windows.
 -- Every aggregate reads only customer-days on or before the as-of date.
@@ -18,6 +29,7 @@ customer_days as (
 as_of_dates as (
 
     select as_of_date from {{ ref('int_as_of_dates') }}
+    where {{ as_of_date_in('as_of_date', build_dates) }}
 
 ),
 

@@ -1,3 +1,5 @@
+{{ config(materialized='table') }}
+-- A table: the web features and the as-of date fingerprints both read it.
 -- One row per identified web session. Anonymous sessions cannot feed a customer's features;
 -- rpt_staging_rule_counts counts the events this leaves out.
 

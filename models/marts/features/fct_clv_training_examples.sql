@@ -1,4 +1,15 @@
-{{ config(dist='customer_id', sort=['as_of_date', 'customer_id']) }}
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='append',
+        on_schema_change='fail',
+        pre_hook=as_of_date_pre_hooks('examples'),
+        post_hook=as_of_date_post_hook('examples'),
+        dist='customer_id',
+        sort=['as_of_date', 'customer_id'],
+    )
+}}
+{%- set build_dates = as_of_dates_to_build('examples') %}
 -- Features joined to complete labels, with the split of their as-of date (int_as_of_dates):
 -- train and valid rows need their label window (label_horizon_days) complete, the others the
 -- whole horizon.
@@ -8,18 +19,21 @@ with
 features as (
 
     select * from {{ ref('fct_customer_features') }}
+    where {{ as_of_date_in('as_of_date', build_dates) }}
 
 ),
 
 labels as (
 
     select * from {{ ref('fct_customer_labels') }}
+    where {{ as_of_date_in('as_of_date', build_dates) }}
 
 ),
 
 as_of_dates as (
 
     select * from {{ ref('int_as_of_dates') }}
+    where {{ as_of_date_in('as_of_date', build_dates) }}
 
 ),
 

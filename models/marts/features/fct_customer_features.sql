@@ -1,4 +1,15 @@
-{{ config(dist='customer_id', sort=['as_of_date', 'customer_id']) }}
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='append',
+        on_schema_change='fail',
+        pre_hook=as_of_date_pre_hooks('features'),
+        post_hook=as_of_date_post_hook('features'),
+        dist='customer_id',
+        sort=['as_of_date', 'customer_id'],
+    )
+}}
+{%- set build_dates = as_of_dates_to_build('features') %}
 
 {%- set windows = var('clv_feature_windows') %}
 
@@ -7,12 +18,14 @@ with
 order_features as (
 
     select * from {{ ref('int_customer_order_features') }}
+    where {{ as_of_date_in('as_of_date', build_dates) }}
 
 ),
 
 web_features as (
 
     select * from {{ ref('int_customer_web_features') }}
+    where {{ as_of_date_in('as_of_date', build_dates) }}
 
 ),
 
@@ -37,6 +50,7 @@ first_purchases as (
 as_of_dates as (
 
     select as_of_date from {{ ref('int_as_of_dates') }}
+    where {{ as_of_date_in('as_of_date', build_dates) }}
 
 ),
 

@@ -1,4 +1,15 @@
-{{ config(dist='customer_id', sort=['as_of_date', 'customer_id']) }}
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='append',
+        on_schema_change='fail',
+        pre_hook=as_of_date_pre_hooks('labels'),
+        post_hook=as_of_date_post_hook('labels'),
+        dist='customer_id',
+        sort=['as_of_date', 'customer_id'],
+    )
+}}
+{%- set build_dates = as_of_dates_to_build('labels') %}
 -- Labels look only at (as_of_date, as_of_date + horizon]; is_label_complete says whether the
 -- data's last date covers that whole window (DESIGN §5). Train and valid rows learn from the
 -- label window of int_as_of_dates.label_horizon_days (the horizon unless the history is too
@@ -14,6 +25,7 @@ with
 as_of_dates as (
 
     select * from {{ ref('int_as_of_dates') }}
+    where {{ as_of_date_in('as_of_date', build_dates) }}
 
 ),
 

@@ -74,6 +74,20 @@ def generate(
     typer.echo(f"generated in {t1 - t0:.1f}s, written in {t2 - t1:.1f}s -> {lake_dir}")
 
 
+@app.command("land-next-day")
+def land_next_day(lake: LakeOption = None) -> None:
+    """Land one more day into a synthetic lake: the newest day's files of each raw table again,
+    dated one day later with new ids (to try the nightly path: check-landing, dbt build, score)."""
+    from clv_jobs.datasets import synthetic_lake
+
+    lake_dir = lake_folder(lake)
+    with lake_writer_lock(lake_dir):
+        day = synthetic_lake.land_next_day(lake_dir)
+    if day is None:
+        raise typer.BadParameter(f"{lake_dir}: no raw table has a landed file to copy; run `clv-jobs generate` first")
+    typer.echo(f"landed {day} into {lake_dir}/raw (one file per table); next: clv-jobs check-landing")
+
+
 @import_app.command("cdnow")
 def import_cdnow(
     sample: Annotated[bool, typer.Option(help="Import the 2,357-customer sample instead of the master file.")] = False,
@@ -267,8 +281,24 @@ def dbt(ctx: typer.Context) -> None:
         # Only a good build is published: the dashboards keep the last good state.
         if code == 0 and ctx.args[0] in ("build", "run", "seed", "snapshot"):
             publish_if_duckdb(settings)
+        if code == 0 and ctx.args[0] in ("build", "run") and settings.dbt_target != "prod":
+            _echo_as_of_dates_built(settings, started)
 
     _run_locked(command, after_build)
+
+
+def _echo_as_of_dates_built(settings, started: float) -> None:
+    """What the incremental build did (ADR 0017): per model keyed by as-of date, how many of its
+    dates this build wrote."""
+    from datetime import UTC, datetime
+
+    from clv_jobs import warehouse
+
+    # dbt's run_started_at is stamped in whole seconds after `started`.
+    rows = warehouse.as_of_dates_built_since(settings, datetime.fromtimestamp(int(started), UTC))
+    if rows:
+        built = ", ".join(f"{r['model_name']} {r['built']} of {r['held']}" for r in rows)
+        typer.echo(f"as-of dates built (the rest unchanged since their last build): {built}", err=True)
 
 
 @app.command()

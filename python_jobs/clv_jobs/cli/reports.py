@@ -166,6 +166,20 @@ def bench_landing_command(
         typer.echo(" | ".join(f"{v:,}" if isinstance(v, int) else str(v) for v in row.values()))
 
 
+@bench_app.command("nightly")
+def bench_nightly_command(
+    customers: Annotated[
+        list[int], typer.Option("--customers", help="Scale(s) to run; repeat the option for several.")
+    ] = [100_000, 1_000_000],  # noqa: B006 (typer reads the default; it is never mutated)
+    work_dir: Annotated[Path, typer.Option(help="Scratch folder for the lakes and DuckDB files.")] = Path(".bench"),
+) -> None:
+    """The nightly build after one new day, incremental against --full-refresh, at each scale."""
+    from clv_jobs import bench
+
+    for row in bench.bench_nightly(customers, work_dir, load_settings().dbt_project_dir):
+        typer.echo(" | ".join(f"{k}: {v:,}" if isinstance(v, int) else f"{k}: {v}" for k, v in row.items()))
+
+
 @bench_app.command("scoring")
 def bench_scoring_command(
     customers: Annotated[

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
 
 from clv_jobs import contracts, lake, landing
 from clv_jobs.datasets.synthetic import SyntheticShop, expected_net_order_value
@@ -86,3 +88,48 @@ def write_shop(
             oracle_revenue(shop, as_of, horizon_days), oracle_dir / "expected_revenue" / f"as_of_date={as_of}"
         )
     return partitions
+
+
+# Ids a copied day must not repeat (unique keys and invoices): moved past the copied day's own.
+_NEW_DAY_ID_COLUMNS = {"events": ("event_id", "session_id"), "transactions": ("InvoiceNo",)}
+
+
+def _shift_ids(table: pa.Table, columns: Sequence[str]) -> pa.Table:
+    """`table` with each of `columns` moved past its own largest value: integers by their span,
+    numeric strings (an invoice, "C" for its cancellation) likewise, keeping the prefix."""
+    for column in columns:
+        values = table.column(column)
+        if pa.types.is_integer(values.type):
+            span = pc.max(values).as_py() - pc.min(values).as_py() + 1
+            shifted = pc.add(values, span)
+        else:
+            text = values.to_pylist()
+            numbers = [int(v.lstrip("Cc")) for v in text]
+            span = max(numbers) - min(numbers) + 1
+            shifted = pa.array(
+                [v[: len(v) - len(v.lstrip("Cc"))] + str(n + span) for v, n in zip(text, numbers, strict=True)]
+            )
+        table = table.set_column(table.schema.get_field_index(column), column, shifted.cast(values.type))
+    return table
+
+
+def land_next_day(lake_dir: Path) -> str | None:
+    """Land one more day into every raw table: the newest day's files again, one day later, with
+    new ids (new content, so the guard accepts them). Returns the new day (None: nothing landed)."""
+    one_day = pa.scalar(86_400_000_000, pa.duration("us"))
+    new_day = None
+    for name, column in landing.EVENT_TIME_COLUMNS.items():
+        files = landing.landed_files(lake_dir, name)
+        table = pq.read_table(files[-1]) if files else None
+        if table is None or table.num_rows == 0:  # e.g. a shop without campaign events lands an empty placeholder
+            continue
+        shifted = pc.add(table.column(column), one_day)
+        table = _shift_ids(
+            table.set_column(table.schema.get_field_index(column), column, shifted), _NEW_DAY_ID_COLUMNS.get(name, ())
+        )
+        day = str(pc.max(shifted).as_py().date())
+        new_day = new_day or day
+        folder = lake.raw_dir(lake_dir, name) / f"ingest_date={day}"
+        folder.mkdir(parents=True, exist_ok=True)
+        pq.write_table(table, folder / "part-0.parquet")
+    return new_day

@@ -80,9 +80,11 @@ def score_days_for(settings: Settings, as_of_date: date) -> list[date]:
     return sorted(d for d in days if not dates.is_month_end(d) and (d == as_of_date or d in scored))
 
 
-# The spine, the two per-customer aggregates over it, and the two marts keyed by it.
+# The spine and its inputs' fingerprints, the two per-customer aggregates over it, and the two
+# marts keyed by it. All four are incremental by as-of date (ADR 0017): only the new days are built.
 SCORE_DAY_MODELS = (
     "int_as_of_dates",
+    "int_as_of_date_fingerprints",
     "int_customer_order_features",
     "int_customer_web_features",
     "fct_customer_features",

@@ -1,0 +1,225 @@
+"""The incremental warehouse (ADR 0017): after one more day and a late partition land, `dbt
+build` rebuilds only the as-of dates whose inputs changed, and its tables equal a
+`--full-refresh` build of the same lake row for row, on DuckDB and on PostgreSQL."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from clv_jobs import contracts, lake, warehouse
+from clv_jobs.datasets import synthetic_lake as lake_writer
+from conftest import BIN, copy_lake, failure_digest, pg_env, run_dbt
+
+pytestmark = pytest.mark.slow
+
+# Tables that record history by design (the snapshot, the restatement log) or the build state.
+NOT_COMPARED = {"snap_customers", "fct_restatements", "int_as_of_date_builds", "pii_key"}
+LATE_DAY = date(2024, 8, 14)
+HORIZON_DAYS = 365
+# Which dates each per-date model should rebuild: the training examples follow the labels here,
+# since no date's split moves.
+PER_DATE_MODELS = {
+    "int_customer_order_features": "features",
+    "int_customer_web_features": "features",
+    "fct_customer_features": "features",
+    "fct_customer_labels": "labels",
+    "fct_clv_training_examples": "labels",
+}
+
+
+def land_a_day_and_a_late_partition(lake_dir: Path) -> str:
+    """One more day in every raw table, and three lines dated LATE_DAY landed late in its own
+    partition (a restatement of history)."""
+    new_day = lake_writer.land_next_day(lake_dir)
+    line = {
+        "StockCode": "10001",
+        "Description": "LATE",
+        "Quantity": 1,
+        "InvoiceDate": datetime.combine(LATE_DAY, datetime.min.time()) + timedelta(hours=12),
+        "UnitPrice": Decimal("10.00"),
+        "CustomerID": "C0000001",
+        "Country": "United Kingdom",
+        "Currency": "GBP",
+    }
+    late = pa.Table.from_pylist([{**line, "InvoiceNo": f"98{i:04d}"} for i in range(3)], schema=contracts.TRANSACTIONS)
+    folder = lake.raw_dir(lake_dir, "transactions") / f"ingest_date={LATE_DAY}"
+    pq.write_table(late, folder / "late.parquet")
+    return new_day
+
+
+def check_landing(env: dict) -> None:
+    command = [str(BIN / "clv-jobs"), "check-landing"]
+    proc = subprocess.run(command, env={**os.environ, **env}, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def built(database: Path) -> dict[str, dict[date, datetime]]:
+    """Per model: each as-of date it holds, and when it was last built."""
+    with duckdb.connect(str(database), read_only=True) as con:
+        rows = con.execute("select model_name, as_of_date, built_at from intermediate.int_as_of_date_builds").fetchall()
+    out: dict[str, dict[date, datetime]] = {}
+    for model, day, at in rows:
+        out.setdefault(model, {})[day] = at
+    return out
+
+
+def rebuilt(before: dict, after: dict) -> dict[str, set[date]]:
+    return {m: {d for d, at in days.items() if before.get(m, {}).get(d) != at} for m, days in after.items()}
+
+
+def differences_duckdb(incremental: Path, full: Path) -> dict[str, tuple[int, int, int]]:
+    """Per table: rows, rows only in the incremental build, rows only in the full one."""
+    out = {}
+    with duckdb.connect(str(incremental), read_only=True) as con:
+        con.execute(f"attach '{full}' as full_build (read_only)")
+        catalog = con.execute("select current_database()").fetchone()[0]
+        tables = con.execute(
+            "select table_schema, table_name from information_schema.tables"
+            " where table_catalog = ? and table_type = 'BASE TABLE'",
+            [catalog],
+        ).fetchall()
+        for schema, table in tables:
+            if table in NOT_COMPARED:
+                continue
+            a, b = f"{catalog}.{schema}.{table}", f"full_build.{schema}.{table}"
+            out[table] = tuple(
+                con.execute(query).fetchone()[0]
+                for query in (
+                    f"select count(*) from {a}",
+                    f"select count(*) from (select * from {a} except all select * from {b})",
+                    f"select count(*) from (select * from {b} except all select * from {a})",
+                )
+            )
+    return out
+
+
+@pytest.fixture(scope="module")
+def duckdb_nightly(tmp_path_factory, synthetic_lake, duckdb_build):
+    """The full build of the test lake, then one more day and a late partition, built
+    incrementally, built again with nothing new, and built from scratch."""
+    work = tmp_path_factory.mktemp("incremental_duckdb")
+    lake_dir = copy_lake(synthetic_lake, work / "lake")
+    database = work / "incremental.duckdb"
+    shutil.copy(duckdb_build[0], database)
+    env = {"CLV_DBT_TARGET": "ci", "CLV_LAKE_DIR": str(lake_dir), "CLV_DUCKDB_PATH": str(database)}
+    before = built(database)
+    land_a_day_and_a_late_partition(lake_dir)
+    check_landing(env)
+    nightly = run_dbt(["build"], env, work)
+    after = built(database)
+    again = run_dbt(["build"], env, work)
+    full_env = {**env, "CLV_DUCKDB_PATH": str(work / "full.duckdb")}
+    full = run_dbt(["build", "--full-refresh"], full_env, work)
+    return {
+        "results": (nightly, again, full),
+        "before": before,
+        "after": after,
+        "again": built(database),
+        "database": database,
+        "full": work / "full.duckdb",
+    }
+
+
+def test_nightly_builds_pass(duckdb_nightly):
+    for result in duckdb_nightly["results"]:
+        assert result.returncode == 0, failure_digest(result.output)
+
+
+def test_only_the_as_of_dates_whose_inputs_changed_are_rebuilt(duckdb_nightly):
+    before, after = duckdb_nightly["before"], duckdb_nightly["after"]
+    spine = sorted(after["fct_customer_features"])
+    assert spine == sorted(before["fct_customer_features"]) and len(spine) == 36
+    # Features see the late lines from the first month end after them on; labels see them (and
+    # the new day) from the month ends whose label lookahead reaches them; nothing else moves.
+    expected = {
+        "features": {d for d in spine if d >= LATE_DAY},
+        "labels": {d for d in spine if d + timedelta(days=HORIZON_DAYS) >= LATE_DAY},
+    }
+    assert expected["features"] == {date(2024, m, 28 if m == 2 else 30 if m in (9, 11) else 31) for m in range(8, 13)}
+    assert len(expected["labels"]) < len(spine)
+    assert rebuilt(before, after) == {model: expected[kind] for model, kind in PER_DATE_MODELS.items()}
+
+
+def test_a_build_with_nothing_new_rebuilds_no_as_of_date(duckdb_nightly):
+    assert duckdb_nightly["again"] == duckdb_nightly["after"]
+    assert "incremental model marts.fct_customer_features" in duckdb_nightly["results"][1].output
+
+
+def test_incremental_tables_equal_a_full_refresh_on_duckdb(duckdb_nightly):
+    differences = differences_duckdb(duckdb_nightly["database"], duckdb_nightly["full"])
+    assert set(PER_DATE_MODELS) <= set(differences)
+    assert {t: d for t, d in differences.items() if d[1] or d[2]} == {}
+    assert all(differences[t][0] > 0 for t in PER_DATE_MODELS)
+
+
+# -- PostgreSQL: the same nights, compared table by table inside the server
+
+SCHEMAS = ("seeds", "staging", "intermediate", "marts", "quality", "snapshots")
+
+
+@pytest.mark.postgres
+def test_incremental_tables_equal_a_full_refresh_on_postgres(tmp_path, synthetic_lake, postgres_dsn):
+    import psycopg2
+
+    def execute(sql: str) -> None:
+        with psycopg2.connect(postgres_dsn) as conn, conn.cursor() as cur:
+            cur.execute(sql)
+
+    execute("drop schema if exists " + ", ".join(SCHEMAS + tuple(f"incremental_{s}" for s in SCHEMAS)) + " cascade")
+    lake_dir = copy_lake(synthetic_lake, tmp_path / "lake")
+    env = {"CLV_DBT_TARGET": "ci_postgres", "CLV_LAKE_DIR": str(lake_dir), **pg_env()}
+    warehouse.load_raw_to_postgres(lake_dir, postgres_dsn)
+    first = run_dbt(["build"], env, tmp_path)
+    assert first.returncode == 0, failure_digest(first.output)
+
+    land_a_day_and_a_late_partition(lake_dir)
+    check_landing(env)
+    warehouse.load_raw_to_postgres(lake_dir, postgres_dsn)
+    nightly = run_dbt(["build"], env, tmp_path)
+    assert nightly.returncode == 0, failure_digest(nightly.output)
+    rebuilt_dates = (
+        warehouse.postgres_query(
+            postgres_dsn,
+            "select count(distinct as_of_date) as n from intermediate.int_as_of_date_builds"
+            " where model_name = 'fct_customer_features'"
+            " and built_at = (select max(built_at) from intermediate.int_as_of_date_builds)",
+        )
+        .column("n")[0]
+        .as_py()
+    )
+    assert rebuilt_dates == 5  # the month ends from the late lines on
+
+    for schema in SCHEMAS:
+        execute(f"alter schema {schema} rename to incremental_{schema}")
+    full = run_dbt(["build", "--full-refresh"], env, tmp_path)
+    assert full.returncode == 0, failure_digest(full.output)
+    tables = warehouse.postgres_query(
+        postgres_dsn,
+        "select table_schema, table_name from information_schema.tables where table_type = 'BASE TABLE'"
+        f" and table_schema in ({', '.join(repr(s) for s in SCHEMAS)})",
+    ).to_pylist()
+    differences = {}
+    for row in tables:
+        schema, table = row["table_schema"], row["table_name"]
+        if table in NOT_COMPARED:
+            continue
+        a, b = f"incremental_{schema}.{table}", f"{schema}.{table}"
+        query = (
+            f"select (select count(*) from {a}) as n,"
+            f" (select count(*) from (select * from {a} except all select * from {b}) as x) as only_incremental,"
+            f" (select count(*) from (select * from {b} except all select * from {a}) as y) as only_full"
+        )
+        differences[table] = tuple(warehouse.postgres_query(postgres_dsn, query).to_pylist()[0].values())
+    assert set(PER_DATE_MODELS) <= set(differences)
+    assert {t: d for t, d in differences.items() if d[1] or d[2]} == {}
+    assert all(differences[t][0] > 0 for t in PER_DATE_MODELS)
