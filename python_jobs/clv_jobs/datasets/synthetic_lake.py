@@ -114,8 +114,9 @@ def _shift_ids(table: pa.Table, columns: Sequence[str]) -> pa.Table:
 
 
 def land_next_day(lake_dir: Path) -> str | None:
-    """Land one more day into every raw table: the newest day's files again, one day later, with
-    new ids (new content, so the guard accepts them). Returns the new day (None: nothing landed)."""
+    """Land one more day into every raw table: the newest day's files again (orders without their
+    returns and cancellations), one day later, with new ids (new content, so the guard accepts
+    them). Returns the new day (None: nothing landed)."""
     one_day = pa.scalar(86_400_000_000, pa.duration("us"))
     new_day = None
     for name, column in landing.EVENT_TIME_COLUMNS.items():
@@ -127,6 +128,10 @@ def land_next_day(lake_dir: Path) -> str | None:
         table = _shift_ids(
             table.set_column(table.schema.get_field_index(column), column, shifted), _NEW_DAY_ID_COLUMNS.get(name, ())
         )
+        if name == "transactions":
+            # The day's orders only: a copied return or cancellation would return what its
+            # customer bought once a second time (a return rate above 1).
+            table = table.filter(pc.greater(table.column("Quantity"), 0))
         day = str(pc.max(shifted).as_py().date())
         new_day = new_day or day
         folder = lake.raw_dir(lake_dir, name) / f"ingest_date={day}"
