@@ -1,7 +1,6 @@
 {#- Incremental models keyed by as-of date (ADR 0017). A model built this way:
 
-        config(materialized='incremental', incremental_strategy='append', on_schema_change='fail',
-               pre_hook=as_of_date_pre_hooks('features'), post_hook=as_of_date_post_hook('features'))
+        {{ config(**as_of_date_model_config('features')) }}
         {%- set build_dates = as_of_dates_to_build('features') %}
         ... where {{ as_of_date_in('as_of_date', build_dates) }}
 
@@ -10,6 +9,20 @@
     them from, and deletes the dates that left the spine. A full build (first run or
     --full-refresh) builds every date. Each date's rows come from the same SQL either way, so an
     incremental build equals a full one row for row (tests/integration/test_incremental_builds.py). -#}
+
+{#- The model config: append after the pre-hooks delete the dates to rebuild; a changed column
+    list needs --full-refresh (on_schema_change fail). -#}
+{% macro as_of_date_model_config(kind) -%}
+    {{ return({
+        'materialized': 'incremental',
+        'incremental_strategy': 'append',
+        'on_schema_change': 'fail',
+        'pre_hook': as_of_date_pre_hooks(kind),
+        'post_hook': as_of_date_post_hook(kind),
+        'dist': 'customer_id',
+        'sort': ['as_of_date', 'customer_id'],
+    }) }}
+{%- endmacro %}
 
 {% macro as_of_date_build_fingerprint(kind) -%}
     fingerprints.{{ kind }}_fingerprint || ':{{ local_md5(model.raw_code ~ tojson(var("clv_feature_windows"))) }}'

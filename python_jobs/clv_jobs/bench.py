@@ -84,6 +84,19 @@ def bench_landing(customers: list[int], work_dir: Path, project_dir: Path, seed:
     return results
 
 
+def _fresh_run(run_dir: Path) -> tuple[Path, dict[str, str]]:
+    """An emptied scratch folder and the environment of a DuckDB build in it."""
+    shutil.rmtree(run_dir, ignore_errors=True)
+    run_dir.mkdir(parents=True)
+    env = {
+        **os.environ,
+        "CLV_LAKE_DIR": str(run_dir / "lake"),
+        "CLV_DUCKDB_PATH": str(run_dir / "bench.duckdb"),
+        "CLV_DBT_TARGET": "dev",
+    }
+    return run_dir, env
+
+
 def bench_nightly(customers: list[int], work_dir: Path, project_dir: Path, seed: int = 7) -> list[dict]:
     """The nightly build at each scale, side by side in one run: a full build of the shop, one
     more day landed (and checked), the incremental `dbt build` the nightly DAG runs, then a
@@ -92,15 +105,7 @@ def bench_nightly(customers: list[int], work_dir: Path, project_dir: Path, seed:
     bindir = Path(sys.executable).parent
     results = []
     for n in customers:
-        run_dir = Path(work_dir) / f"nightly-n{n}"
-        shutil.rmtree(run_dir, ignore_errors=True)
-        run_dir.mkdir(parents=True)
-        env = {
-            **os.environ,
-            "CLV_LAKE_DIR": str(run_dir / "lake"),
-            "CLV_DUCKDB_PATH": str(run_dir / "bench.duckdb"),
-            "CLV_DBT_TARGET": "dev",
-        }
+        run_dir, env = _fresh_run(Path(work_dir) / f"nightly-n{n}")
         _generate(n, seed, env, project_dir, run_dir)
         steps = {}
         for name, args in (
@@ -164,15 +169,7 @@ def bench_features(
     """
     results = []
     for n in customers:
-        run_dir = Path(work_dir) / f"n{n}"
-        shutil.rmtree(run_dir, ignore_errors=True)
-        run_dir.mkdir(parents=True)
-        env = {
-            **os.environ,
-            "CLV_LAKE_DIR": str(run_dir / "lake"),
-            "CLV_DUCKDB_PATH": str(run_dir / "bench.duckdb"),
-            "CLV_DBT_TARGET": "dev",
-        }
+        run_dir, env = _fresh_run(Path(work_dir) / f"n{n}")
         gen = _generate(n, seed, env, project_dir, run_dir)
         build = run_step(
             "dbt build",

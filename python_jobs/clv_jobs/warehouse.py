@@ -327,14 +327,17 @@ def _missing_table_errors() -> tuple[type[Exception], ...]:
 
 def quarantined_rows_by_rule(settings) -> list[dict] | None:
     """Quarantined rows per table, rule and landed file (None before the first dbt build)."""
+    return _rows_or_none(
+        settings,
+        "(select source_table, rule_name, source_file_name as source_file, count(*) as quarantined_rows"
+        " from quality.fct_quarantined_rows group by 1, 2, 3 order by 1, 2, 3) as q",
+    )
+
+
+def _rows_or_none(settings, relation: str) -> list[dict] | None:
+    """The rows of a relation or aliased query; None when it was never built."""
     try:
-        return read_relation(
-            "(select source_table, rule_name, source_file_name as source_file, count(*) as quarantined_rows"
-            " from quality.fct_quarantined_rows group by 1, 2, 3 order by 1, 2, 3) as q",
-            settings.dbt_target,
-            settings.duckdb_path,
-            settings.pg_dsn,
-        ).to_pylist()
+        return read_relation(relation, settings.dbt_target, settings.duckdb_path, settings.pg_dsn).to_pylist()
     except (*_missing_table_errors(), FileNotFoundError):
         return None
 
@@ -343,16 +346,11 @@ def as_of_dates_built_since(settings, since: datetime) -> list[dict] | None:
     """Per incremental model keyed by as-of date (ADR 0017): the dates it holds and how many of
     them were built at or after `since` (UTC). None before the first build."""
     moment = since.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
-    try:
-        return read_relation(
-            f"(select model_name, sum(case when built_at >= cast('{moment}' as timestamp) then 1 else 0 end)"
-            " as built, count(*) as held from intermediate.int_as_of_date_builds group by 1 order by 1) as b",
-            settings.dbt_target,
-            settings.duckdb_path,
-            settings.pg_dsn,
-        ).to_pylist()
-    except (*_missing_table_errors(), FileNotFoundError):
-        return None
+    return _rows_or_none(
+        settings,
+        f"(select model_name, sum(case when built_at >= cast('{moment}' as timestamp) then 1 else 0 end)"
+        " as built, count(*) as held from intermediate.int_as_of_date_builds group by 1 order by 1) as b",
+    )
 
 
 def read_mart(settings, relation: str):

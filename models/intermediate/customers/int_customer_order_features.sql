@@ -1,14 +1,4 @@
-{{
-    config(
-        materialized='incremental',
-        incremental_strategy='append',
-        on_schema_change='fail',
-        pre_hook=as_of_date_pre_hooks('features'),
-        post_hook=as_of_date_post_hook('features'),
-        dist='customer_id',
-        sort=['as_of_date', 'customer_id'],
-    )
-}}
+{{ config(**as_of_date_model_config('features')) }}
 {%- set build_dates = as_of_dates_to_build('features') %}
 -- A table: features, labels and their tests all read it; as a view each would recompute the
 -- customer-days x as-of dates join. Incremental by as-of date (ADR 0017).

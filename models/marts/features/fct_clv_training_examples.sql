@@ -1,14 +1,4 @@
-{{
-    config(
-        materialized='incremental',
-        incremental_strategy='append',
-        on_schema_change='fail',
-        pre_hook=as_of_date_pre_hooks('examples'),
-        post_hook=as_of_date_post_hook('examples'),
-        dist='customer_id',
-        sort=['as_of_date', 'customer_id'],
-    )
-}}
+{{ config(**as_of_date_model_config('examples')) }}
 {%- set build_dates = as_of_dates_to_build('examples') %}
 -- Features joined to complete labels, with the split of their as-of date (int_as_of_dates):
 -- train and valid rows need their label window (label_horizon_days) complete, the others the

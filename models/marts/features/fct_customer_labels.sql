@@ -1,14 +1,4 @@
-{{
-    config(
-        materialized='incremental',
-        incremental_strategy='append',
-        on_schema_change='fail',
-        pre_hook=as_of_date_pre_hooks('labels'),
-        post_hook=as_of_date_post_hook('labels'),
-        dist='customer_id',
-        sort=['as_of_date', 'customer_id'],
-    )
-}}
+{{ config(**as_of_date_model_config('labels')) }}
 {%- set build_dates = as_of_dates_to_build('labels') %}
 -- Labels look only at (as_of_date, as_of_date + horizon]; is_label_complete says whether the
 -- data's last date covers that whole window (DESIGN §5). Train and valid rows learn from the
