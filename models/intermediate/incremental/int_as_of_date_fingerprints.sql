@@ -67,18 +67,18 @@ daily as (
     union all
 
     select
-        first_purchase_date,
-        'first_purchases',
-        {{ hash_sum(row_hash(['customer_id', 'first_order_country', 'first_order_value_usd', 'first_purchase_date'])) }}
+        first_purchase_date as input_date,
+        'first_purchases' as input_name,
+        {{ hash_sum(row_hash(['customer_id', 'first_order_country', 'first_order_value_usd', 'first_purchase_date'])) }} as input_hash
     from first_purchases
     group by first_purchase_date
 
     union all
 
     select
-        first_purchase_date,
-        'products',
-        {{ hash_sum(row_hash(['customer_id', 'stock_code', 'first_purchase_date'])) }}
+        first_purchase_date as input_date,
+        'products' as input_name,
+        {{ hash_sum(row_hash(['customer_id', 'stock_code', 'first_purchase_date'])) }} as input_hash
     from customer_products
     group by first_purchase_date
 
@@ -86,9 +86,9 @@ daily as (
 
     -- A version counts from the day it starts (valid_from < as_of_date + 1 day) ...
     select
-        cast(valid_from as date),
-        'crm',
-        {{ hash_sum(row_hash(['customer_id', 'acquisition_channel', 'country', 'loyalty_status', 'valid_from'])) }}
+        cast(valid_from as date) as input_date,
+        'crm' as input_name,
+        {{ hash_sum(row_hash(['customer_id', 'acquisition_channel', 'country', 'loyalty_status', 'valid_from'])) }} as input_hash
     from customer_versions
     group by cast(valid_from as date)
 
@@ -96,9 +96,9 @@ daily as (
 
     -- ... until the day the next one starts.
     select
-        cast(valid_to as date),
-        'crm',
-        -1 * {{ hash_sum(row_hash(['customer_id', 'acquisition_channel', 'country', 'loyalty_status', 'valid_from'])) }}
+        cast(valid_to as date) as input_date,
+        'crm' as input_name,
+        -1 * {{ hash_sum(row_hash(['customer_id', 'acquisition_channel', 'country', 'loyalty_status', 'valid_from'])) }} as input_hash
     from customer_versions
     where valid_to is not null
     group by cast(valid_to as date)
@@ -106,11 +106,11 @@ daily as (
     union all
 
     select
-        session_date,
-        'sessions',
+        session_date as input_date,
+        'sessions' as input_name,
         {{ hash_sum(row_hash([
             'session_id', 'customer_id', 'event_count', 'add_to_cart_count', 'session_date',
-            'session_started_at', 'session_ended_at'])) }}
+            'session_started_at', 'session_ended_at'])) }} as input_hash
     from web_sessions
     group by session_date
 
