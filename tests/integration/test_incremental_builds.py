@@ -1,9 +1,11 @@
-"""The incremental warehouse (ADR 0017): after one more day and a late partition land, `dbt
-build` rebuilds only the as-of dates whose inputs changed, and its tables equal a
-`--full-refresh` build of the same lake row for row, on DuckDB and on PostgreSQL."""
+"""The incremental warehouse (ADRs 0017, 0018): after one more day, a late partition and a
+restated file land, `dbt build` stages only the new and changed files, rebuilds only the
+customers and as-of dates whose inputs changed, and its tables equal a `--full-refresh` build of
+the same lake row for row, on DuckDB and on PostgreSQL."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -16,7 +18,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from clv_jobs import contracts, lake, warehouse
+from clv_jobs import contracts, lake, landing, warehouse
 from clv_jobs.datasets import synthetic_lake as lake_writer
 from conftest import BIN, copy_lake, failure_digest, pg_env, run_dbt
 
@@ -25,6 +27,8 @@ pytestmark = pytest.mark.slow
 # Tables that record history by design (the snapshot, the restatement log) or the build state.
 NOT_COMPARED = {"snap_customers", "fct_restatements", "int_as_of_date_builds", "pii_key"}
 LATE_DAY = date(2024, 8, 14)
+# A line of a customer the CRM does not know yet: quarantined, then released when the CRM learns it.
+UNKNOWN_CUSTOMER = "C9999999"
 HORIZON_DAYS = 365
 # Which dates each per-date model should rebuild: the training examples follow the labels here,
 # since no date's split moves.
@@ -38,9 +42,11 @@ PER_DATE_MODELS = {
 
 
 def land_a_day_and_a_late_partition(lake_dir: Path) -> str:
-    """One more day in every raw table, and three lines dated LATE_DAY landed late in its own
-    partition (a restatement of history)."""
+    """One more day in every raw table; three lines dated LATE_DAY (and one of a customer the CRM
+    does not know) landed late in their own partition; and a file after LATE_DAY restated (one
+    line's quantity changed): restatements of history."""
     new_day = lake_writer.land_next_day(lake_dir)
+    restate_a_file_after(lake_dir, LATE_DAY)
     line = {
         "StockCode": "10001",
         "Description": "LATE",
@@ -51,10 +57,44 @@ def land_a_day_and_a_late_partition(lake_dir: Path) -> str:
         "Country": "United Kingdom",
         "Currency": "GBP",
     }
-    late = pa.Table.from_pylist([{**line, "InvoiceNo": f"98{i:04d}"} for i in range(3)], schema=contracts.TRANSACTIONS)
+    lines = [{**line, "InvoiceNo": f"98{i:04d}"} for i in range(3)]
+    lines.append({**line, "InvoiceNo": "980003", "CustomerID": UNKNOWN_CUSTOMER})
+    late = pa.Table.from_pylist(lines, schema=contracts.TRANSACTIONS)
     folder = lake.raw_dir(lake_dir, "transactions") / f"ingest_date={LATE_DAY}"
     pq.write_table(late, folder / "late.parquet")
     return new_day
+
+
+def restate_a_file_after(lake_dir: Path, day: date) -> None:
+    """Land again the first transactions file after `day`, one order line's quantity raised."""
+    path = next(f for f in landing.landed_files(lake_dir, "transactions") if f.parent.name > f"ingest_date={day}")
+    table = pq.read_table(path)
+    quantities = table.column("Quantity").to_pylist()
+    row = next(i for i, q in enumerate(quantities) if q > 0 and table.column("CustomerID")[i].is_valid)
+    quantities[row] += 1
+    table = table.set_column(table.schema.get_field_index("Quantity"), "Quantity", pa.array(quantities, pa.int64()))
+    pq.write_table(table, path)
+
+
+def crm_learns_the_unknown_customer(lake_dir: Path, day: str) -> None:
+    """A CRM file beside the new day's with the customer whose line was quarantined."""
+    customer = {name: None for name in contracts.CUSTOMERS.names}
+    customer.update(
+        customer_id=UNKNOWN_CUSTOMER,
+        signup_date=date(2024, 8, 1),
+        updated_at=datetime.fromisoformat(day) + timedelta(hours=12),
+    )
+    folder = lake.raw_dir(lake_dir, "customers") / f"ingest_date={day}"
+    pq.write_table(pa.Table.from_pylist([customer], schema=contracts.CUSTOMERS), folder / "crm-fix.parquet")
+
+
+def line_rules(database: Path) -> list[tuple]:
+    """The unknown customer's staged line: (removed_by_rule, quarantine_rule)."""
+    with duckdb.connect(str(database), read_only=True) as con:
+        return con.execute(
+            "select removed_by_rule, quarantine_rule from staging.stg_shop__transaction_lines where customer_id = ?",
+            [UNKNOWN_CUSTOMER],
+        ).fetchall()
 
 
 def check_landing(env: dict) -> None:
@@ -113,17 +153,24 @@ def duckdb_nightly(tmp_path_factory, synthetic_lake, duckdb_build):
     shutil.copy(duckdb_build[0], database)
     env = {"CLV_DBT_TARGET": "ci", "CLV_LAKE_DIR": str(lake_dir), "CLV_DUCKDB_PATH": str(database)}
     before = built(database)
-    land_a_day_and_a_late_partition(lake_dir)
+    new_day = land_a_day_and_a_late_partition(lake_dir)
     check_landing(env)
     nightly = run_dbt(["build"], env, work)
     after = built(database)
+    quarantined = line_rules(database)
+    crm_learns_the_unknown_customer(lake_dir, new_day)
+    check_landing(env)
+    release = run_dbt(["build"], env, work)
+    released, after_release = line_rules(database), built(database)
     again = run_dbt(["build"], env, work)
     full_env = {**env, "CLV_DUCKDB_PATH": str(work / "full.duckdb")}
     full = run_dbt(["build", "--full-refresh"], full_env, work)
     return {
-        "results": (nightly, again, full),
+        "results": (nightly, release, again, full),
         "before": before,
         "after": after,
+        "unknown_customer_line": (quarantined, released),
+        "after_release": after_release,
         "again": built(database),
         "database": database,
         "full": work / "full.duckdb",
@@ -151,8 +198,22 @@ def test_only_the_as_of_dates_whose_inputs_changed_are_rebuilt(duckdb_nightly):
 
 
 def test_a_build_with_nothing_new_rebuilds_no_as_of_date(duckdb_nightly):
-    assert duckdb_nightly["again"] == duckdb_nightly["after"]
-    assert "incremental model marts.fct_customer_features" in duckdb_nightly["results"][1].output
+    assert duckdb_nightly["again"] == duckdb_nightly["after_release"]
+    again = duckdb_nightly["results"][2].output
+    assert "incremental model marts.fct_customer_features" in again
+    assert "stg_shop__transaction_lines: staging 0 new or changed landed files" in again
+
+
+def test_the_nightly_build_stages_only_new_and_restated_files(duckdb_nightly):
+    nightly = duckdb_nightly["results"][0].output
+    # the new day, the late partition and the restated file
+    assert "stg_shop__transaction_lines: staging 3 new or changed landed files" in nightly
+
+
+def test_a_line_quarantined_as_unknown_is_released_when_the_crm_learns_its_customer(duckdb_nightly):
+    quarantined, released = duckdb_nightly["unknown_customer_line"]
+    assert quarantined == [(None, "unknown_customer")]
+    assert released == [(None, None)]
 
 
 def test_incremental_tables_equal_a_full_refresh_on_duckdb(duckdb_nightly):
@@ -163,6 +224,23 @@ def test_incremental_tables_equal_a_full_refresh_on_duckdb(duckdb_nightly):
 
 
 # -- PostgreSQL: the same nights, compared table by table inside the server
+
+CUSTOMER_MODELS = {
+    "stg_shop__transaction_lines": "staging",
+    "stg_shop__transactions": "staging",
+    "int_customer_days": "intermediate",
+}
+
+
+def rows_written(run_results: Path, models) -> dict[str, int]:
+    """Rows each model's last statement wrote (PostgreSQL reports the insert's count)."""
+    results = json.loads(run_results.read_text())["results"]
+    return {
+        r["unique_id"].split(".")[-1]: r["adapter_response"]["rows_affected"]
+        for r in results
+        if r["unique_id"].split(".")[-1] in models and r["unique_id"].startswith("model.")
+    }
+
 
 SCHEMAS = ("seeds", "staging", "intermediate", "marts", "quality", "snapshots")
 
@@ -198,6 +276,13 @@ def test_incremental_tables_equal_a_full_refresh_on_postgres(tmp_path, synthetic
         .as_py()
     )
     assert rebuilt_dates == 5  # the month ends from the late lines on
+    # Staging wrote the lines and days of the customers in the new and restated files only.
+    written = rows_written(tmp_path / "target" / "run_results.json", CUSTOMER_MODELS)
+    for model, schema in CUSTOMER_MODELS.items():
+        held = (
+            warehouse.postgres_query(postgres_dsn, f"select count(*) as n from {schema}.{model}").column("n")[0].as_py()
+        )
+        assert 0 < written[model] < held / 10, (model, written[model], held)
 
     for schema in SCHEMAS:
         execute(f"alter schema {schema} rename to incremental_{schema}")

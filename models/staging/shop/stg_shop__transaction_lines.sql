@@ -1,6 +1,10 @@
 {{
     config(
-        materialized='table',
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='customer_id',
+        on_schema_change='fail',
+        pre_hook="{{ clear_landed_files(source('shop', 'transactions'), 'transactions') }}",
         dist='customer_id',
         sort=['ingest_date'],
     )
@@ -12,18 +16,35 @@
 -- stg_shop__transactions keeps the lines that break none; quality.fct_quarantined_rows keeps the
 -- quarantined ones; rpt_staging_rule_counts counts every rule. So every landed line is accounted
 -- for: published, quarantined, or removed by a counted rule (tests/dbt/assert_landed_rows_accounted_for).
+-- Incremental by landed file (ADR 0018): a nightly build reads the new (and restated) files and
+-- rebuilds every line of the customers in them, so the cross-file rules see all of a customer's
+-- lines; a full build reads every file. Either way each line comes out of the same rules below.
+-- A change to a rule or its vars needs --full-refresh.
+{%- set files = landed_files_to_stage(source('shop', 'transactions'), 'transactions', log_summary=true) %}
 
 with
 
 source as (
 
     select * from {{ source('shop', 'transactions') }}
+    where {{ landed_file_in(files) }}
 
 ),
 
 crm_customers as (
 
     select distinct customer_id from {{ ref('stg_shop__customers') }}
+
+),
+
+ledger as (
+
+    select
+        ingest_date,
+        file_name,
+        content_sha256
+    from {{ ref('stg_landing__landed_files') }}
+    where table_name = 'transactions' and status = 'accepted'
 
 ),
 
@@ -54,6 +75,109 @@ typed as (
 
 ),
 
+landed_lines as (
+
+    -- the version of the file the line came from, to see a restated file again
+    select
+        typed.*,
+        ledger.content_sha256 as source_file_sha256
+    from typed
+    left join ledger
+        on
+            typed.ingest_date = ledger.ingest_date
+            and typed.source_file_name = ledger.file_name
+
+),
+
+{%- if files is not none %}
+
+staged as (
+
+    select * from {{ this }}
+
+),
+
+files_read as (
+
+    select distinct
+        ingest_date,
+        source_file_name
+    from landed_lines
+
+),
+
+crm_status_changed as (
+
+    -- Customers the CRM learned (their lines were quarantined as unknown) or forgot.
+    select distinct staged.customer_id
+    from staged
+    left join crm_customers
+        on staged.customer_id = crm_customers.customer_id
+    where
+        staged.removed_by_rule is null
+        and coalesce(staged.quarantine_rule, 'zero_quantity') in ('unknown_customer', 'zero_quantity')
+        and coalesce(staged.quarantine_rule = 'unknown_customer', false) = (crm_customers.customer_id is not null)
+
+),
+
+customers_to_rebuild as (
+
+    select customer_id from landed_lines
+    where customer_id is not null
+    union
+    -- the customers of a restated file's previous version
+    select staged.customer_id
+    from staged
+    inner join files_read
+        on
+            staged.ingest_date = files_read.ingest_date
+            and staged.source_file_name = files_read.source_file_name
+    where staged.customer_id is not null
+    union
+    select customer_id from crm_status_changed
+
+),
+
+lines as (
+
+    select * from landed_lines
+    union all
+    select
+        staged.customer_id,
+        staged.invoice_no,
+        staged.stock_code,
+        staged.source_file_name,
+        staged.description,
+        staged.country,
+        staged.currency_code,
+        staged.quantity,
+        staged.unit_price_local,
+        staged.ingest_date,
+        staged.invoice_date,
+        staged.invoiced_at,
+        staged.source_file_sha256
+    from staged
+    inner join customers_to_rebuild
+        on staged.customer_id = customers_to_rebuild.customer_id
+    left join files_read
+        on
+            staged.ingest_date = files_read.ingest_date
+            and staged.source_file_name = files_read.source_file_name
+    -- a file read again replaces its previous version
+    where files_read.source_file_name is null
+
+),
+
+{%- else %}
+
+lines as (
+
+    select * from landed_lines
+
+),
+
+{%- endif %}
+
 numbered as (
 
     -- Rule exact_duplicate_line: a line repeated to the last column, in one file or across
@@ -66,7 +190,7 @@ numbered as (
                 quantity, unit_price_local, invoiced_at
             order by ingest_date, source_file_name
         ) as copy_number
-    from typed
+    from lines
 
 ),
 
@@ -104,6 +228,7 @@ final as (
         invoice_no,
         stock_code,
         source_file_name,
+        source_file_sha256,
         description,
         country,
         currency_code,

@@ -1,15 +1,19 @@
+{%- set published = 'removed_by_rule is null and quarantine_rule is null' %}
 {{
-    config(
-        materialized='table',
-        dist='customer_id',
+    config(**customer_rebuild_config(
+        pre_hook="{{ delete_customers_gone(ref('stg_shop__transaction_lines'), '" ~ published ~ "') }}",
         sort=['invoice_date', 'customer_id'],
-    )
+    ))
 }}
 -- depends_on: {{ ref('rpt_landing_days') }}
 -- (The per-ingest-date limits gate publishing: a day whose null share or volume fails its test
 -- skips this model and everything built on it, so the marts keep their last good state.)
 -- One row per published order line. A table, not a view: three models read it and the outlier
 -- cap is a percentile over the whole training window, which a view would recompute for each.
+-- Incremental by customer (ADR 0018): a nightly build rewrites the customers whose published
+-- lines changed, and every customer when the cap moved.
+{%- set line_columns = ['customer_id', 'invoice_no', 'stock_code', 'description', 'country', 'currency_code',
+    'quantity', 'unit_price_local', 'ingest_date', 'invoice_date', 'invoiced_at'] %}
 
 with
 
@@ -44,9 +48,7 @@ renamed as (
     from lines
     -- Lines removed by a counted rule (null_customer_id, exact_duplicate_line) or quarantined
     -- (quality.fct_quarantined_rows) never reach a feature or a label.
-    where
-        removed_by_rule is null
-        and quarantine_rule is null
+    where {{ published }}
 
 ),
 
@@ -106,6 +108,44 @@ outlier_cap as (
 
 ),
 
+{%- if is_incremental() %}
+
+latest_fingerprints as (
+
+    {{ customer_fingerprints('lines', line_columns, published) }}
+
+),
+
+built_fingerprints as (
+
+    -- The cap each customer's rows were built with joins the fingerprint: a moved cap
+    -- rebuilds everyone.
+    select
+        built.customer_id,
+        case
+            when coalesce(built.line_amount_cap_usd, -1) = coalesce(outlier_cap.line_amount_cap_usd, -1)
+                then built.fingerprint
+        end as fingerprint
+    from (
+        select
+            customer_id,
+            max(line_amount_cap_usd) as line_amount_cap_usd,
+            {{ hash_sum(row_hash(line_columns)) }} as fingerprint
+        from {{ this }}
+        group by customer_id
+    ) as built
+    cross join outlier_cap
+
+),
+
+customers_to_build as (
+
+    {{ customers_changed('latest_fingerprints', 'built_fingerprints') }}
+
+),
+
+{%- endif %}
+
 final as (
 
     select
@@ -134,6 +174,10 @@ final as (
         converted.invoiced_at
     from converted
     cross join outlier_cap
+    {%- if is_incremental() %}
+    inner join customers_to_build
+        on converted.customer_id = customers_to_build.customer_id
+    {%- endif %}
 
 )
 
