@@ -1,52 +1,47 @@
-{#- Models rebuilt by customer (ADR 0018): a nightly build rewrites the customers whose input rows
-    changed, found by comparing a per-customer fingerprint (a sum of row hashes, as in ADR 0017)
-    of the input with the one of what the model holds, and deletes the customers the input no
-    longer has. The config is incremental delete+insert on customer_id. -#}
+{#- Models rebuilt by customer (ADR 0018). Each row carries `built_at`, the start of the dbt run
+    that wrote it. A nightly build deletes the customers whose input rows were written after its
+    own newest row (every customer when an input was rebuilt in full since), then inserts the
+    customers it no longer holds, from the same SQL as a full build. A run that fails or is
+    skipped leaves its newest row where it was, so the next run picks up what it missed. -#}
 
-{% macro customer_rebuild_config(pre_hook, sort) -%}
+{#- `also_rebuild_all_when`: a Jinja call, made when the hook runs, giving a SQL condition. -#}
+{% macro customer_rebuild_config(inputs, sort, also_rebuild_all_when=none) -%}
     {{ return({
         'materialized': 'incremental',
-        'incremental_strategy': 'delete+insert',
-        'unique_key': 'customer_id',
+        'incremental_strategy': 'append',
         'on_schema_change': 'fail',
-        'pre_hook': pre_hook,
+        'pre_hook': "{{ delete_customers_to_rebuild(" ~ tojson(inputs) ~ ", " ~ (also_rebuild_all_when or 'none') ~ ") }}",
         'dist': 'customer_id',
         'sort': sort,
     }) }}
 {%- endmacro %}
 
-{#- One row per customer of `relation` (rows filtered by `where`): customer_id, fingerprint. -#}
-{% macro customer_fingerprints(relation, columns, where='1 = 1') -%}
-    select
-        customer_id,
-        {{ hash_sum(row_hash(columns)) }} as fingerprint
-    from {{ relation }}
-    where {{ where }}
-    group by customer_id
+{#- The start of this dbt run, as a SQL timestamp. -#}
+{% macro run_started_at_sql() -%}
+    cast('{{ run_started_at.strftime("%Y-%m-%d %H:%M:%S.%f") }}' as {{ dbt.type_timestamp() }})
 {%- endmacro %}
 
-{#- The customers of `latest` (a relation or CTE of customer_id, fingerprint) whose fingerprint
-    `built` (the same, for what the model holds; a null fingerprint: rebuild) lacks or differs
-    from. -#}
-{% macro customers_changed(latest, built) -%}
-    select latest.customer_id
-    from {{ latest }} as latest
-    left join {{ built }} as built
-        on latest.customer_id = built.customer_id
-    where
-        built.fingerprint is null
-        or built.fingerprint != latest.fingerprint
-{%- endmacro %}
-
-{#- Pre-hook: delete the customers the model holds that its input (`relation`, rows filtered by
-    `where`) no longer has; delete+insert only replaces the customers it writes. -#}
-{% macro delete_customers_gone(relation, where='1 = 1') -%}
+{#- Pre-hook. `inputs`: names of the models read, each with customer_id and built_at.
+    `also_rebuild_all_when`: a SQL condition that also empties the model (e.g. a moved cap). -#}
+{% macro delete_customers_to_rebuild(inputs, also_rebuild_all_when=none) -%}
     {%- if is_incremental() -%}
+    {%- set newest -%}(select max(built_at) from {{ this }}){%- endset -%}
     delete from {{ this }}
-    where customer_id in (
-        select customer_id from {{ this }}
-        except
-        select customer_id from {{ relation }} where {{ where }}
-    )
+    where
+        {%- for input in inputs %}
+        customer_id in (select customer_id from {{ ref(input) }} where built_at > {{ newest }})
+        or (select min(built_at) from {{ ref(input) }}) > {{ newest }}
+        or
+        {%- endfor %}
+        {{ also_rebuild_all_when or '1 = 0' }}
+    {%- endif -%}
+{%- endmacro %}
+
+{#- A SQL predicate on `column`: the customer is not in the model yet (after the pre-hook). -#}
+{% macro customer_not_built(column) -%}
+    {%- if is_incremental() -%}
+        not exists (select 1 from {{ this }} as built where built.customer_id = {{ column }})
+    {%- else -%}
+        1 = 1
     {%- endif -%}
 {%- endmacro %}

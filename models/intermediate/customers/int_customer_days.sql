@@ -1,65 +1,22 @@
 {{
     config(**customer_rebuild_config(
-        pre_hook="{{ delete_customers_gone(ref('stg_shop__transactions')) }}",
+        inputs=['stg_shop__transaction_lines', 'stg_shop__transactions'],
         sort=['customer_id', 'activity_date'],
     ))
 }}
+-- depends_on: {{ ref('stg_shop__transaction_lines') }}
 -- A table: every feature and label model aggregates it per as-of date. Incremental by customer
--- (ADR 0018): a nightly build rewrites the customers whose order lines changed.
-{#- The columns the days are computed from; their hashes per day are the day's fingerprint. #}
-{%- set line_columns = ['customer_id', 'invoice_no', 'invoice_date', 'quantity', 'line_amount_usd',
-    'is_cancellation', 'is_gift_card'] %}
+-- (ADR 0018): a nightly build rewrites the customers whose lines were restaged (lines, not only
+-- published ones: a customer whose every line was quarantined loses their days) or rewritten.
 
 with
 
-all_transactions as (
-
-    select * from {{ ref('stg_shop__transactions') }}
-
-),
-
-{%- if is_incremental() %}
-
-latest_fingerprints as (
-
-    {{ customer_fingerprints('all_transactions', line_columns) }}
-
-),
-
-built_fingerprints as (
-
-    select
-        customer_id,
-        sum(lines_fingerprint) as fingerprint
-    from {{ this }}
-    group by customer_id
-
-),
-
-customers_to_build as (
-
-    {{ customers_changed('latest_fingerprints', 'built_fingerprints') }}
-
-),
-
 transactions as (
 
-    select all_transactions.*
-    from all_transactions
-    inner join customers_to_build
-        on all_transactions.customer_id = customers_to_build.customer_id
+    select * from {{ ref('stg_shop__transactions') }} as all_transactions
+    where {{ customer_not_built('all_transactions.customer_id') }}
 
 ),
-
-{%- else %}
-
-transactions as (
-
-    select * from all_transactions
-
-),
-
-{%- endif %}
 
 final as (
 
@@ -83,8 +40,7 @@ final as (
                 or sum(case when line_amount_usd > 0 then line_amount_usd else 0 end) = 0
             )
         ) as is_purchase_day,
-        -- what the day was computed from (for the nightly build's change detection)
-        {{ hash_sum(row_hash(line_columns)) }} as lines_fingerprint
+        {{ run_started_at_sql() }} as built_at
     from transactions
     group by
         customer_id,

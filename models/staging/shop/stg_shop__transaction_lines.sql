@@ -238,7 +238,8 @@ final as (
         unit_price_local,
         ingest_date,
         invoice_date,
-        invoiced_at
+        invoiced_at,
+        {{ run_started_at_sql() }} as built_at
     from checked
 
 )
