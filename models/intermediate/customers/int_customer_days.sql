@@ -13,7 +13,7 @@ with
 
 transactions as (
 
-    select * from {{ ref('stg_shop__transactions') }} as all_transactions
+    select all_transactions.* from {{ ref('stg_shop__transactions') }} as all_transactions
     where {{ customer_not_built('all_transactions.customer_id') }}
 
 ),
