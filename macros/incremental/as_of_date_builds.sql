@@ -102,7 +102,7 @@
         '{{ this.identifier }}',
         missing.as_of_date,
         missing.input_fingerprint,
-        cast('{{ run_started_at.strftime("%Y-%m-%d %H:%M:%S") }}' as {{ dbt.type_timestamp() }})
+        {{ run_started_at_sql() }}
     from ({{ as_of_dates_missing_sql(kind) }}) as missing
 {%- endmacro %}
 
@@ -120,7 +120,7 @@
             identifier='int_as_of_date_builds') -%}
         {{ column }} in (
             select as_of_date from {{ builds }}
-            where built_at = cast('{{ run_started_at.strftime("%Y-%m-%d %H:%M:%S") }}' as {{ dbt.type_timestamp() }})
+            where built_at = {{ run_started_at_sql() }}
         )
     {%- else -%}
         1 = 1

@@ -16,11 +16,6 @@
     }) }}
 {%- endmacro %}
 
-{#- The start of this dbt run, as a SQL timestamp. -#}
-{% macro run_started_at_sql() -%}
-    cast('{{ run_started_at.strftime("%Y-%m-%d %H:%M:%S.%f") }}' as {{ dbt.type_timestamp() }})
-{%- endmacro %}
-
 {#- Pre-hook. `inputs`: names of the models read, each with customer_id and built_at.
     `also_rebuild_all_when`: a SQL condition that also empties the model (e.g. a moved cap). -#}
 {% macro delete_customers_to_rebuild(inputs, also_rebuild_all_when=none) -%}

@@ -122,7 +122,7 @@ final as (
         previous_complete_label_revenue_usd,
         cast(complete_label_revenue_usd - previous_complete_label_revenue_usd as {{ dbt.type_numeric() }})
             as complete_label_revenue_change_usd,
-        cast('{{ run_started_at.strftime("%Y-%m-%d %H:%M:%S") }}' as {{ dbt.type_timestamp() }}) as detected_at
+        {{ run_started_at_sql() }} as detected_at
     from compared
     where change_kind is not null
 
