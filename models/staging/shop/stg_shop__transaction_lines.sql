@@ -91,12 +91,8 @@ landed_lines as (
 
 {%- if files is not none %}
 
-staged as (
-
-    select * from {{ this }}
-
-),
-
+-- (the staged lines are read where they are needed, never as one CTE: an engine may copy a CTE
+-- read twice, and this one is every line staged)
 files_read as (
 
     select distinct
@@ -110,7 +106,7 @@ crm_status_changed as (
 
     -- Customers the CRM learned (their lines were quarantined as unknown) or forgot.
     select distinct staged.customer_id
-    from staged
+    from {{ this }} as staged
     left join crm_customers
         on staged.customer_id = crm_customers.customer_id
     where
@@ -127,7 +123,7 @@ customers_to_rebuild as (
     union
     -- the customers of a restated file's previous version
     select staged.customer_id
-    from staged
+    from {{ this }} as staged
     inner join files_read
         on
             staged.ingest_date = files_read.ingest_date
@@ -156,7 +152,7 @@ lines as (
         staged.invoice_date,
         staged.invoiced_at,
         staged.source_file_sha256
-    from staged
+    from {{ this }} as staged
     inner join customers_to_rebuild
         on staged.customer_id = customers_to_rebuild.customer_id
     left join files_read
