@@ -1,7 +1,3 @@
-{{ config(materialized='table') }}
--- A table, not a view: the lines, the CRM versions and seven data tests read it, and each read of
--- a view would hash every CRM version again (the tests alone took 22 s of a 1M-customer nightly
--- build; ADR 0018).
 -- CRM change log, PII replaced by keyed hashes; names are dropped (no use survives hashing).
 
 with
