@@ -29,6 +29,8 @@ NOT_COMPARED = {"snap_customers", "fct_restatements", "int_as_of_date_builds", "
 # When a row was written: build state, the one column an incremental build may differ in.
 BUILD_STATE_COLUMNS = {"built_at"}
 LATE_DAY = date(2024, 8, 14)
+# Inside the outlier cap's window (up to the test date, 2023-12-31 here); LATE_DAY is after it.
+IN_CAP_WINDOW_DAY = date(2023, 6, 30)
 # A line of a customer the CRM does not know yet: quarantined, then released when the CRM learns it.
 UNKNOWN_CUSTOMER = "C9999999"
 HORIZON_DAYS = 365
@@ -158,7 +160,8 @@ def differences_duckdb(incremental: Path, full: Path) -> dict[str, tuple[int, in
 @pytest.fixture(scope="module")
 def duckdb_nightly(tmp_path_factory, synthetic_lake, duckdb_build):
     """The full build of the test lake, then one more day and a late partition, built
-    incrementally, built again with nothing new, and built from scratch."""
+    incrementally; the CRM learning a customer and a file restated inside the outlier cap's
+    window, built; built again with nothing new; and built from scratch."""
     work = tmp_path_factory.mktemp("incremental_duckdb")
     lake_dir = copy_lake(synthetic_lake, work / "lake")
     database = work / "incremental.duckdb"
@@ -171,6 +174,7 @@ def duckdb_nightly(tmp_path_factory, synthetic_lake, duckdb_build):
     after = built(database)
     quarantined = line_rules(database)
     crm_learns_the_unknown_customer(lake_dir, new_day)
+    restate_a_file_after(lake_dir, IN_CAP_WINDOW_DAY)
     check_landing(env)
     release = run_dbt(["build"], env, work)
     released, after_release = line_rules(database), built(database)
@@ -220,6 +224,18 @@ def test_the_nightly_build_stages_only_new_and_restated_files(duckdb_nightly):
     nightly = duckdb_nightly["results"][0].output
     # the new day, the late partition and the restated file
     assert "stg_shop__transaction_lines: staging 3 new or changed landed files" in nightly
+
+
+def test_the_outlier_cap_is_taken_again_only_when_an_amount_in_its_window_changed(duckdb_nightly):
+    nightly, release, again, full = (result.output for result in duckdb_nightly["results"])
+    kept = "stg_shop__line_amount_cap: no amount in the cap's window changed, the cap is kept"
+    taken = "stg_shop__line_amount_cap: the cap's window or its amounts changed, the cap is taken again"
+    # the new day and the late partition fall after the window; the release night restates a
+    # file inside it; a full refresh takes the cap without looking at the previous row
+    assert kept in nightly and taken not in nightly
+    assert taken in release
+    assert kept in again
+    assert kept not in full and taken not in full
 
 
 def test_a_line_quarantined_as_unknown_is_released_when_the_crm_learns_its_customer(duckdb_nightly):
