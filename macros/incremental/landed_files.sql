@@ -3,7 +3,8 @@
     build reads the files it has not staged and the ones whose content changed since (a restated
     or erased file keeps its name), and rebuilds every line of the customers those files touch:
     its rules (exact duplicates across files, unknown customers) look across files, but never
-    across customers. -#}
+    across customers. stg_web__events keeps the same two columns; no rule looks across events, so
+    it only appends the files read, after deleting a restated file's previous rows. -#}
 
 {#- What the incremental build of `this` should read from `source_relation`: none for every
     file (a full build, or a staged file is gone from the lake, which only a full rebuild
@@ -71,7 +72,7 @@
     {%- for row in rows -%}
         {%- if row['file_status'] == 'vanished' -%}
             {{ log(this.identifier ~ ": landed file " ~ row['file_name'] ~ " (" ~ row['ingest_date']
-                ~ ") is gone from the lake since it was staged; rebuilding every line", info=log_summary) }}
+                ~ ") is gone from the lake since it was staged; rebuilding every row", info=log_summary) }}
             {{ return(none) }}
         {%- elif row['file_status'] in ['new', 'restated'] -%}
             {%- do files.append({'path': row['file_path'], 'ingest_date': row['ingest_date'], 'file_name': row['file_name']}) -%}
@@ -93,9 +94,10 @@
 {%- endmacro %}
 
 {#- Before an incremental build of a by-file staging model: a full rebuild (files is none)
-    empties it; otherwise the guest lines (no customer, so no delete+insert key) of the files
-    re-read go, as their customers' lines go by the key. -#}
-{% macro clear_landed_files(source_relation, table_name) -%}
+    empties it; otherwise the rows of the files re-read go. With `guest_rows_only` (a model that
+    is delete+insert on customer_id) only their guest lines (no customer, so no key) go here; their
+    customers' lines go by the key. -#}
+{% macro clear_landed_files(source_relation, table_name, guest_rows_only=true) -%}
     {%- if is_incremental() -%}
         {%- set files = landed_files_to_stage(source_relation, table_name) -%}
         {%- if files is none -%}
@@ -103,8 +105,8 @@
         {%- elif files | length > 0 -%}
     delete from {{ this }}
     where
-        customer_id is null
-        and ({% for f in files %}(ingest_date = cast('{{ f.ingest_date }}' as date) and source_file_name = '{{ f.file_name }}'){{ " or " if not loop.last }}{% endfor %})
+        {{ 'customer_id is null and' if guest_rows_only }}
+        ({% for f in files %}(ingest_date = cast('{{ f.ingest_date }}' as date) and source_file_name = '{{ f.file_name }}'){{ " or " if not loop.last }}{% endfor %})
         {%- endif -%}
     {%- endif -%}
 {%- endmacro %}

@@ -80,6 +80,31 @@ def restate_a_file_after(lake_dir: Path, day: date) -> None:
     pq.write_table(table, path)
 
 
+def restate_an_events_file_after(lake_dir: Path, day: date) -> None:
+    """Land again the first clickstream file after `day`: one identified event dropped, another's
+    type swapped between add_to_cart and page_view (the sessions' counts move)."""
+    path = next(f for f in landing.landed_files(lake_dir, "events") if f.parent.name > f"ingest_date={day}")
+    table = pq.read_table(path)
+    identified = [i for i, c in enumerate(table.column("customer_id").to_pylist()) if c is not None]
+    kept = [i for i in range(table.num_rows) if i != identified[0]]
+    table = table.take(kept)
+    types = table.column("event_type").to_pylist()
+    changed = identified[1] - 1  # its index once the dropped row is gone
+    types[changed] = "page_view" if types[changed] == "add_to_cart" else "add_to_cart"
+    table = table.set_column(table.schema.get_field_index("event_type"), "event_type", pa.array(types, pa.string()))
+    pq.write_table(table, path)
+
+
+def land_an_event_id_again(lake_dir: Path) -> None:
+    """One more day whose clickstream file repeats an event_id staged long ago."""
+    lake_writer.land_next_day(lake_dir)
+    first, *_, newest = sorted(landing.landed_files(lake_dir, "events"))
+    table = pq.read_table(newest)
+    ids = table.column("event_id").to_pylist()
+    ids[0] = pq.read_table(first).column("event_id")[0].as_py()
+    pq.write_table(table.set_column(0, "event_id", pa.array(ids, pa.int64())), newest)
+
+
 def crm_learns_the_unknown_customer(lake_dir: Path, day: str) -> None:
     """A CRM file beside the new day's with the customer whose line was quarantined."""
     customer = {name: None for name in contracts.CUSTOMERS.names}
@@ -175,14 +200,23 @@ def duckdb_nightly(tmp_path_factory, synthetic_lake, duckdb_build):
     quarantined = line_rules(database)
     crm_learns_the_unknown_customer(lake_dir, new_day)
     restate_a_file_after(lake_dir, IN_CAP_WINDOW_DAY)
+    restate_an_events_file_after(lake_dir, LATE_DAY)
     check_landing(env)
     release = run_dbt(["build"], env, work)
     released, after_release = line_rules(database), built(database)
     again = run_dbt(["build"], env, work)
     full_env = {**env, "CLV_DUCKDB_PATH": str(work / "full.duckdb")}
     full = run_dbt(["build", "--full-refresh"], full_env, work)
+    # On copies: a night whose clickstream repeats an event_id, built twice.
+    duplicate_lake = copy_lake(lake_dir, work / "duplicate_lake")
+    land_an_event_id_again(duplicate_lake)
+    duplicate_env = {**env, "CLV_LAKE_DIR": str(duplicate_lake), "CLV_DUCKDB_PATH": str(work / "duplicate.duckdb")}
+    shutil.copy(database, work / "duplicate.duckdb")
+    check_landing(duplicate_env)
+    duplicate = [run_dbt(["build"], duplicate_env, work) for _ in range(2)]
     return {
         "results": (nightly, release, again, full),
+        "duplicate_event_nights": duplicate,
         "before": before,
         "after": after,
         "unknown_customer_line": (quarantined, released),
@@ -221,9 +255,21 @@ def test_a_build_with_nothing_new_rebuilds_no_as_of_date(duckdb_nightly):
 
 
 def test_the_nightly_build_stages_only_new_and_restated_files(duckdb_nightly):
-    nightly = duckdb_nightly["results"][0].output
+    nightly, release, again, _ = (result.output for result in duckdb_nightly["results"])
     # the new day, the late partition and the restated file
     assert "stg_shop__transaction_lines: staging 3 new or changed landed files" in nightly
+    assert "stg_web__events: staging 1 new or changed landed files" in nightly
+    assert "stg_web__events: staging 1 new or changed landed files" in release  # the restated one
+    assert "stg_web__events: staging 0 new or changed landed files" in again
+
+
+def test_an_event_id_landed_again_stops_the_sessions_every_night_until_fixed(duckdb_nightly):
+    # The uniqueness test checks only events staged since the sessions last read them: a night
+    # that fails it leaves them unread, so the next night checks (and fails) them again.
+    for result in duckdb_nightly["duplicate_event_nights"]:
+        assert result.returncode != 0
+        assert "FAIL 1 assert_web_event_ids_unique" in result.output
+        assert "SKIP relation intermediate.int_web_sessions" in result.output
 
 
 def test_the_outlier_cap_is_taken_again_only_when_an_amount_in_its_window_changed(duckdb_nightly):
@@ -253,10 +299,13 @@ def test_incremental_tables_equal_a_full_refresh_on_duckdb(duckdb_nightly):
 
 # -- PostgreSQL: the same nights, compared table by table inside the server
 
-CUSTOMER_MODELS = {
+# Models that write only what changed: the lines and days of the customers in the new and
+# restated files, the events of the new file.
+PARTLY_WRITTEN_MODELS = {
     "stg_shop__transaction_lines": "staging",
     "stg_shop__transactions": "staging",
     "int_customer_days": "intermediate",
+    "stg_web__events": "staging",
 }
 
 
@@ -304,9 +353,8 @@ def test_incremental_tables_equal_a_full_refresh_on_postgres(tmp_path, synthetic
         .as_py()
     )
     assert rebuilt_dates == 5  # the month ends from the late lines on
-    # Staging wrote the lines and days of the customers in the new and restated files only.
-    written = rows_written(tmp_path / "target" / "run_results.json", CUSTOMER_MODELS)
-    for model, schema in CUSTOMER_MODELS.items():
+    written = rows_written(tmp_path / "target" / "run_results.json", PARTLY_WRITTEN_MODELS)
+    for model, schema in PARTLY_WRITTEN_MODELS.items():
         held = (
             warehouse.postgres_query(postgres_dsn, f"select count(*) as n from {schema}.{model}").column("n")[0].as_py()
         )

@@ -20,7 +20,9 @@ final as (
         sum(case when event_type = 'add_to_cart' then 1 else 0 end) as add_to_cart_count,
         cast(min(event_at) as date) as session_date,
         min(event_at) as session_started_at,
-        max(event_at) as session_ended_at
+        max(event_at) as session_ended_at,
+        -- when it last read the events: assert_web_event_ids_unique checks the ones staged since
+        {{ run_started_at_sql() }} as built_at
     from events
     where not is_anonymous
     group by
