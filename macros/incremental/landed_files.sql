@@ -6,6 +6,29 @@
     across customers. stg_web__events keeps the same two columns; no rule looks across events, so
     it only appends the files read, after deleting a restated file's previous rows. -#}
 
+{#- The config of a by-file staging model reading source `source_name`.`table_name` (the ledger's
+    table name too). `by_customer`: delete+insert on customer_id (rules look across a customer's
+    files); otherwise the re-read files' rows are deleted by the pre-hook and the new ones appended. -#}
+{% macro landed_file_staging_config(source_name, table_name, by_customer) -%}
+    {{ return({
+        'materialized': 'incremental',
+        'incremental_strategy': 'delete+insert' if by_customer else 'append',
+        'unique_key': 'customer_id' if by_customer else none,
+        'on_schema_change': 'fail',
+        'pre_hook': "{{ clear_landed_files(source('" ~ source_name ~ "', '" ~ table_name ~ "'), '"
+            ~ table_name ~ "', guest_rows_only=" ~ by_customer ~ ") }}",
+        'dist': 'customer_id' if by_customer else 'even',
+        'sort': ['ingest_date'],
+    }) }}
+{%- endmacro %}
+
+{#- The landing ledger's accepted files of `table_name`, with the content hash of each version. -#}
+{% macro accepted_landed_files(table_name) -%}
+    select ingest_date, file_name, content_sha256
+    from {{ ref('stg_landing__landed_files') }}
+    where table_name = '{{ table_name }}' and status = 'accepted'
+{%- endmacro %}
+
 {#- What the incremental build of `this` should read from `source_relation`: none for every
     file (a full build, or a staged file is gone from the lake, which only a full rebuild
     undoes), else the files to (re)stage, a list of {path, ingest_date, file_name}. -#}
@@ -42,9 +65,7 @@
         ),
 
         ledger as (
-            select ingest_date, file_name, content_sha256
-            from {{ ref('stg_landing__landed_files') }}
-            where table_name = '{{ table_name }}' and status = 'accepted'
+            {{ accepted_landed_files(table_name) }}
         )
 
         select

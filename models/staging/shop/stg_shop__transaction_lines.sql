@@ -1,14 +1,4 @@
-{{
-    config(
-        materialized='incremental',
-        incremental_strategy='delete+insert',
-        unique_key='customer_id',
-        on_schema_change='fail',
-        pre_hook="{{ clear_landed_files(source('shop', 'transactions'), 'transactions') }}",
-        dist='customer_id',
-        sort=['ingest_date'],
-    )
-}}
+{{ config(**landed_file_staging_config('shop', 'transactions', by_customer=true)) }}
 -- depends_on: {{ ref('stg_landing__landed_files') }}
 -- (tests/dbt/assert_raw_files_match_landing_ledger gates this model: a file the landing guard
 -- never checked stops the build before any line of it is published.)
@@ -39,12 +29,7 @@ crm_customers as (
 
 ledger as (
 
-    select
-        ingest_date,
-        file_name,
-        content_sha256
-    from {{ ref('stg_landing__landed_files') }}
-    where table_name = 'transactions' and status = 'accepted'
+    {{ accepted_landed_files('transactions') }}
 
 ),
 

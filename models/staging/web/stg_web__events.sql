@@ -1,13 +1,4 @@
-{{
-    config(
-        materialized='incremental',
-        incremental_strategy='append',
-        on_schema_change='fail',
-        pre_hook="{{ clear_landed_files(source('web', 'events'), 'events', guest_rows_only=false) }}",
-        dist='even',
-        sort=['ingest_date'],
-    )
-}}
+{{ config(**landed_file_staging_config('web', 'events', by_customer=false)) }}
 -- depends_on: {{ ref('stg_landing__landed_files') }}
 -- Every landed clickstream event, typed, with the landed file it came from. A table appended by
 -- landed file (ADR 0018): no rule looks across events, so a nightly build reads only the new and
@@ -26,12 +17,7 @@ source as (
 
 ledger as (
 
-    select
-        ingest_date,
-        file_name,
-        content_sha256
-    from {{ ref('stg_landing__landed_files') }}
-    where table_name = 'events' and status = 'accepted'
+    {{ accepted_landed_files('events') }}
 
 ),
 
