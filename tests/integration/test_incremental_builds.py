@@ -69,9 +69,13 @@ def land_a_day_and_a_late_partition(lake_dir: Path) -> str:
     return new_day
 
 
+def first_file_after(lake_dir: Path, table: str, day: date) -> Path:
+    return next(f for f in landing.landed_files(lake_dir, table) if f.parent.name > f"ingest_date={day}")
+
+
 def restate_a_file_after(lake_dir: Path, day: date) -> None:
     """Land again the first transactions file after `day`, one order line's quantity raised."""
-    path = next(f for f in landing.landed_files(lake_dir, "transactions") if f.parent.name > f"ingest_date={day}")
+    path = first_file_after(lake_dir, "transactions", day)
     table = pq.read_table(path)
     quantities = table.column("Quantity").to_pylist()
     row = next(i for i, q in enumerate(quantities) if q > 0 and table.column("CustomerID")[i].is_valid)
@@ -83,7 +87,7 @@ def restate_a_file_after(lake_dir: Path, day: date) -> None:
 def restate_an_events_file_after(lake_dir: Path, day: date) -> None:
     """Land again the first clickstream file after `day`: one identified event dropped, another's
     type swapped between add_to_cart and page_view (the sessions' counts move)."""
-    path = next(f for f in landing.landed_files(lake_dir, "events") if f.parent.name > f"ingest_date={day}")
+    path = first_file_after(lake_dir, "events", day)
     table = pq.read_table(path)
     identified = [i for i, c in enumerate(table.column("customer_id").to_pylist()) if c is not None]
     kept = [i for i in range(table.num_rows) if i != identified[0]]
