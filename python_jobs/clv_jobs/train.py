@@ -19,6 +19,7 @@ import xgboost as xgb
 
 from clv_jobs import monitor
 from clv_jobs.baselines import Baselines, bg_nbd_gamma_gamma_predict
+from clv_jobs.calibration import at_btyd_level, beyond_validated_ages, calibrated_rmse, calibration_factor
 from clv_jobs.evaluate import aggregate_bias, normalized_gini, rmse
 from clv_jobs.features import FeatureSpec
 from clv_jobs.model import (
@@ -35,11 +36,14 @@ from clv_jobs.model import (
     training_label,
 )
 
-__all__ = ["TrainResult", "TuneBudget", "tune_xgboost", "train_models", "calibration_factor", "select_candidate"]
+__all__ = [
+    "TrainResult",
+    "TuneBudget",
+    "tune_xgboost",
+    "train_models",
+    "select_candidate",
+]
 
-# A calibration factor outside these bounds means the validation date is not like the future
-# (a one-off spike, an empty month): it is clipped rather than trusted.
-CALIBRATION_BOUNDS = (0.25, 4.0)
 BLEND_WEIGHTS = [w / 10 for w in range(1, 10)]
 
 
@@ -55,6 +59,9 @@ class TrainResult:
     selected: str = ""  # the winning candidate on valid, e.g. "blend:reg:tweedie"
     # The BTYD family, calibrated on valid: registered instead when the winner fails the gates.
     fallback: ClvModel | None = None
+    # Where the level comes from: "validation" (realized / predicted total on valid), "btyd" (BG/NBD
+    # + Gamma-Gamma's total on the test date: its customers are older than valid's), or "none".
+    level: str = "validation"
 
 
 def _xgb_params(config: dict, objective: str) -> dict:
@@ -200,9 +207,17 @@ def train_models(
     # Each matrix once: every objective and the refit reuse them.
     x_train, x_valid = encoder.transform(train), encoder.transform(valid)
     y_train, y_valid = train[fit_label].to_numpy(float), valid[fit_label].to_numpy(float)
+    beyond_ages = beyond_validated_ages(config, valid, test, progress)
+    level = "none" if not config["training"].get("calibrate", True) else "btyd" if beyond_ages else "validation"
+    objectives = list(config["xgboost"]["objectives"])
+    if beyond_ages:
+        # Trees extrapolate flat beyond the customer ages they saw; boosted from BG/NBD + Gamma-Gamma
+        # they carry its age structure and correct it (ADR 0019).
+        objectives = [o for o in objectives if o.startswith(BTYD_MARGIN_PREFIX)]
+        progress(f"objectives boosted from BG/NBD + Gamma-Gamma: {objectives or 'none configured'}")
 
     validation, fits, candidates = {}, {}, {}
-    for objective in config["xgboost"]["objectives"]:
+    for objective in objectives:
         progress(f"objective {objective}: fitting on {len(train):,} train rows, validating on {len(valid):,}")
         m_valid = base_margin(valid, objective)
         booster, scale = _fit_regressor(
@@ -215,10 +230,13 @@ def train_models(
     # best-ranking XGBoost objective with it, the weight chosen on valid.
     btyd = bg_nbd_gamma_gamma_predict(valid, label_days)
     candidates[BTYD_FAMILY] = (BTYD_FAMILY, 0.0, btyd)
-    ranker = max(config["xgboost"]["objectives"], key=lambda o: normalized_gini(y_valid, candidates[o][2]))
-    weight = min(BLEND_WEIGHTS, key=lambda w: _calibrated_rmse(y_valid, w * candidates[ranker][2] + (1 - w) * btyd))
-    candidates[f"blend:{ranker}"] = (ranker, weight, weight * candidates[ranker][2] + (1 - weight) * btyd)
+    if objectives:
+        ranker = max(objectives, key=lambda o: normalized_gini(y_valid, candidates[o][2]))
+        weight = min(BLEND_WEIGHTS, key=lambda w: calibrated_rmse(y_valid, w * candidates[ranker][2] + (1 - w) * btyd))
+        candidates[f"blend:{ranker}"] = (ranker, weight, weight * candidates[ranker][2] + (1 - weight) * btyd)
 
+    # Candidates are compared at the validation date's realized total whatever their level will be:
+    # judged at BTYD's total there instead, the choice moved and lost on test (ADR 0019).
     calibrate = config["training"].get("calibrate", True)
     for name, (_, w, pred) in candidates.items():
         factor = calibration_factor(y_valid, pred) if calibrate else 1.0
@@ -263,10 +281,14 @@ def train_models(
             f"(configured parameters {tuning['configured_valid_gini']:.4f}) after {tuning['trials']} trials"
         )
     family = {"weight": weight, "calibration": chosen["calibration"], "label_days": label_days}
+    if level != "validation":
+        family["calibration"] = 1.0
 
     both = pd.concat([train, valid])
     x_both = np.vstack([x_train, x_valid])
     model = _fit_final(config, best, fits.get(best), encoder, both, x_both, fit_label, active, horizon_days, family)
+    if level == "btyd":
+        model = at_btyd_level(model, test)
 
     progress("baselines: company average, heuristic, linear RFM, BG/NBD + Gamma-Gamma")
     baselines = Baselines.fit(both, fit_label, active, horizon_days)
@@ -288,6 +310,8 @@ def train_models(
         model = _fit_final(
             config, best, fits.get(best), encoder, learned, x_learned, fit_label, active, horizon_days, family
         )
+        if level == "btyd":
+            model = at_btyd_level(model, test)
     newest = learned[learned["as_of_date"] == learned["as_of_date"].max()]
     progress(
         f"drift baseline: quantile bins of every feature and prediction at {newest['as_of_date'].iloc[0]:%Y-%m-%d}"
@@ -300,7 +324,7 @@ def train_models(
             objective=BTYD_FAMILY,
             scale=1.0,
             blend_weight=0.0,
-            calibration=validation[BTYD_FAMILY]["calibration"],
+            calibration=validation[BTYD_FAMILY]["calibration"] if level == "validation" else 1.0,
         )
     for each in filter(None, (model, fallback)):
         each.drift_baseline = monitor.drift_baseline(
@@ -310,19 +334,9 @@ def train_models(
             {name: getattr(each, method)(newest) for name, method in monitor.PREDICTIONS.items()},
             as_of_date=f"{newest['as_of_date'].iloc[0]:%Y-%m-%d}",
         )
-    return TrainResult(model, baselines, validation, fits.get(best, 0), test, columns, tuning, selected, fallback)
-
-
-def calibration_factor(y_true: np.ndarray, y_pred: np.ndarray) -> float:
-    """Realized total over predicted total (clipped to CALIBRATION_BOUNDS); 1 when nothing is predicted."""
-    predicted = float(np.sum(y_pred))
-    if predicted <= 0:
-        return 1.0
-    return float(np.clip(np.sum(y_true) / predicted, *CALIBRATION_BOUNDS))
-
-
-def _calibrated_rmse(y_true: np.ndarray, y_pred: np.ndarray) -> float:
-    return rmse(y_true, y_pred * calibration_factor(y_true, y_pred))
+    return TrainResult(
+        model, baselines, validation, fits.get(best, 0), test, columns, tuning, selected, fallback, level
+    )
 
 
 def select_candidate(validation: dict[str, dict[str, float]], rmse_tolerance: float) -> str:

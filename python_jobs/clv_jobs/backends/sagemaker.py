@@ -96,6 +96,7 @@ def train_entry() -> None:
         "prediction_columns": result.prediction_columns,
         "tuning": result.tuning,
         "selected": result.selected,
+        "level": result.level,
     }
     (output_dir / FIT_SUMMARY_FILE).write_text(json.dumps(summary, indent=2))
     print(metrics.to_string(index=False), flush=True)

@@ -245,6 +245,7 @@ def collect_training(job_name: str, progress=lambda m: None, poll_s: float = 30.
         prediction_columns=list(summary["prediction_columns"]),
         tuning=summary["tuning"],
         selected=summary.get("selected", ""),
+        level=summary.get("level", "validation"),
     )
     return frame, spec, result
 

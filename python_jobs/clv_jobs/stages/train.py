@@ -204,6 +204,7 @@ def register_trained(
                 "selected_on_valid": result.selected,
                 "blend_weight": result.model.blend_weight,
                 "calibration": result.model.calibration,
+                "calibration_level": result.level,
                 "best_iteration": result.best_iteration,
                 "horizon_days": horizon,
                 **{f"split_{k}": v for k, v in as_of.items()},
@@ -265,7 +266,9 @@ def _family_note(result) -> str:
     text = what.get(model.family, "BG/NBD + Gamma-Gamma")
     if model.family == "blend":
         text += f" (weight {model.blend_weight:.1f}) with BG/NBD + Gamma-Gamma"
-    return f"{text}, calibrated x{model.calibration:.3f} on the validation total (`{result.selected}`)"
+    to = {"btyd": "BG/NBD + Gamma-Gamma's total on the test date", "none": "nothing (calibration off)"}
+    level = to.get(result.level, "the validation total")
+    return f"{text}, calibrated x{model.calibration:.3f} to {level} (`{result.selected}`)"
 
 
 def _decide(client, version: str, gate: registry.GateResult, champion) -> str:

@@ -1,0 +1,121 @@
+"""The model's level: calibration on the validation date, or BG/NBD + Gamma-Gamma's total on the
+test date when the test date's customers are older than any validated (ADR 0019)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from clv_jobs.calibration import CALIBRATION_BOUNDS, at_btyd_level, calibration_factor, older_share
+from clv_jobs.features import FeatureSpec
+from clv_jobs.model import BTYD_MARGIN_PREFIX, btyd_features, btyd_revenue, load_model_config
+
+HORIZON = 90
+START = pd.Timestamp("2020-01-01")
+SPLITS = {120: "train", 210: "train", 300: "valid", 390: "test"}
+SPEC = FeatureSpec(
+    ids=["customer_id", "as_of_date"],
+    numeric=["frequency", "recency_days", "tenure_days", "days_since_last_purchase", "monetary_value_usd"],
+    categorical=["country"],
+    labels=["revenue_next_horizon_usd", "is_active_next_180d"],
+)
+
+
+def _shop(customers: int, acquired_until: int, seed: int) -> pd.DataFrame:
+    """Training examples of a simulated BG/NBD shop (purchase rates gamma, a dropout chance after
+    each purchase, gamma order values) at four as-of days 90 apart; customers are acquired
+    uniformly over [0, acquired_until] days, so a small value is one cohort ageing."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for customer in range(customers):
+        day, rate = rng.uniform(0, acquired_until), rng.gamma(2.0, 0.02)
+        dropout, spend = rng.beta(1, 6), rng.gamma(4, 10)
+        purchases = []
+        while day < 600:
+            purchases.append((day, spend * rng.gamma(8, 1 / 8)))
+            if rng.random() < dropout:
+                break
+            day += rng.exponential(1 / rate)
+        days, amounts = np.array([d for d, _ in purchases]), np.array([a for _, a in purchases])
+        for as_of, split in SPLITS.items():
+            seen = days <= as_of
+            if not seen.any():
+                continue
+            first, last, n = days[0], days[seen][-1], int(seen.sum())
+            rows.append(
+                {
+                    "customer_id": f"c{customer:05d}",
+                    "as_of_date": START + pd.Timedelta(days=as_of),
+                    "split": split,
+                    "country": "FR" if customer % 2 else "UK",
+                    "frequency": n - 1,
+                    "recency_days": int(last) - int(first),
+                    "tenure_days": as_of - int(first),
+                    "days_since_last_purchase": as_of - int(last),
+                    "monetary_value_usd": amounts[1:n].mean() if n > 1 else 0.0,
+                    "avg_purchase_value_usd": amounts[:n].mean(),
+                    "revenue_next_horizon_usd": amounts[(days > as_of) & (days <= as_of + HORIZON)].sum(),
+                    "is_active_next_180d": bool(((days > as_of) & (days <= as_of + 180)).any()),
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def test_calibration_matches_the_realized_total_within_bounds():
+    y, pred = np.array([10.0, 0.0, 30.0]), np.array([20.0, 20.0, 40.0])
+    assert calibration_factor(y, pred) == 0.5
+    assert (calibration_factor(y, pred * 0.5) * pred * 0.5).sum() == y.sum()
+    assert calibration_factor(y, pred / 100) == CALIBRATION_BOUNDS[1]
+    assert calibration_factor(y, np.zeros(3)) == 1.0
+
+
+def test_older_share_tells_one_ageing_cohort_from_a_shop_that_acquires_all_along():
+    def share(frame):
+        return older_share(frame[frame["split"] == "valid"], frame[frame["split"] == "test"])
+
+    assert share(_shop(400, 60, seed=1)) == 1.0
+    # Acquired over 390 days: only customers of the first 90 days are older than valid's oldest.
+    assert 0.1 < share(_shop(400, 390, seed=1)) < 0.35
+
+
+@pytest.fixture(scope="module")
+def one_cohort():
+    return _shop(3000, 60, seed=7)
+
+
+def test_training_on_one_ageing_cohort_boosts_from_btyd_at_its_total_on_the_test_date(one_cohort):
+    from clv_jobs.train import train_models
+
+    messages = []
+    result = train_models(one_cohort, SPEC, load_model_config(), HORIZON, messages.append)
+    assert result.level == "btyd"
+    assert any("100% of the test date's customers are older" in m for m in messages)
+    # Only objectives boosted from BTYD compete (or BTYD itself, or their blend).
+    assert all(n.removeprefix("blend:").startswith((BTYD_MARGIN_PREFIX, "bgnbd")) for n in result.validation)
+    test = result.test
+    predicted = result.model.predict_revenue(test)
+    assert predicted.sum() == pytest.approx(btyd_revenue(test).sum(), rel=1e-9)
+    assert result.fallback is None or result.fallback.calibration == 1.0
+
+
+def test_a_shop_that_acquires_all_along_keeps_the_validation_calibration():
+    from clv_jobs.train import train_models
+
+    config = load_model_config()
+    result = train_models(_shop(3000, 390, seed=7), SPEC, config, HORIZON)
+    assert result.level == "validation"
+    assert result.model.calibration == pytest.approx(result.validation[result.selected]["calibration"])
+    assert len(result.validation) == len(config["xgboost"]["objectives"]) + 2  # + BTYD, + the blend
+
+
+def test_at_btyd_level_keeps_the_ranking_and_takes_btyds_total(one_cohort):
+    from clv_jobs.train import train_models
+
+    model = train_models(one_cohort, SPEC, load_model_config(), HORIZON).model
+    test = one_cohort[one_cohort["split"] == "test"].reset_index(drop=True)
+    test = pd.concat([test, btyd_features(test, HORIZON)], axis=1)
+    for factor in (0.5, 2.0):
+        shifted = at_btyd_level(type(model)(**{**model.__dict__, "calibration": factor}), test)
+        np.testing.assert_allclose(shifted.predict_revenue(test), model.predict_revenue(test), rtol=1e-9)
+    assert model.predict_revenue(test).sum() == pytest.approx(btyd_revenue(test).sum(), rel=1e-9)
