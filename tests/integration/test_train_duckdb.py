@@ -138,6 +138,19 @@ def test_score_without_a_champion_fails_clearly(settings):
         score_stage.run_score(settings, pd.Timestamp("2024-12-31").date())
 
 
+def test_score_without_a_date_scores_the_newest_as_of_date(settings, monkeypatch):
+    from typer.testing import CliRunner
+
+    from clv_jobs.cli import app
+
+    assert score_stage.newest_feature_date(settings) == pd.Timestamp("2024-12-31").date()
+    env = {"CLV_LAKE_DIR": str(settings.lake_dir), "CLV_DUCKDB_PATH": str(settings.duckdb_path), "CLV_DBT_TARGET": "ci"}
+    result = CliRunner().invoke(app, ["score"], env=env)
+    # The date is the newest one; with no champion registered the score itself then stops.
+    assert "scoring the newest as-of date in fct_customer_features, 2024-12-31" in result.output
+    assert result.exit_code != 0 and "no champion in the registry" in str(result.exception or result.output)
+
+
 def test_train_score_monitor_publish_is_idempotent(settings, monkeypatch, moto_server):
     """Champion -> score the test as-of date and the last one -> monitor the last one (drift, and
     the realized backtest of the test date's scores; its verdict put in CloudWatch, here moto's)

@@ -93,7 +93,10 @@ def evaluate_command(
 def score(
     as_of_date: Annotated[
         str | None,
-        typer.Option(help="Score customers as of this day (YYYY-MM-DD; any day, ADR 0016); not with --attach."),
+        typer.Option(
+            help="Score customers as of this day (YYYY-MM-DD; any day, ADR 0016); by default the newest "
+            "as-of date in fct_customer_features. Not with --attach."
+        ),
     ] = None,
     reasons: Annotated[
         str,
@@ -107,8 +110,11 @@ def score(
     from clv_jobs.stages import score as score_stage
 
     settings = load_settings()
-    if (as_of_date is None) == (attach is None):
-        raise typer.BadParameter("give --as-of-date, or --attach with --backend sagemaker")
+    if as_of_date is not None and attach is not None:
+        raise typer.BadParameter("give --as-of-date or --attach, not both")
+    if as_of_date is None and attach is None:
+        as_of_date = str(score_stage.newest_feature_date(settings))
+        progress(f"no --as-of-date: scoring the newest as-of date in fct_customer_features, {as_of_date}")
     outcome = on_backend(
         "score",
         backend,

@@ -54,6 +54,14 @@ def features_at(settings: Settings, as_of_date: date, progress=lambda m: None) -
     return features
 
 
+def newest_feature_date(settings: Settings) -> date:
+    """The newest as-of date in fct_customer_features (what `clv-jobs score` scores by default)."""
+    newest = warehouse.read_mart(settings, "(select max(as_of_date) as d from marts.fct_customer_features) as f")
+    if newest.empty or pd.isna(newest["d"].iloc[0]):
+        raise ValueError("fct_customer_features has no rows: run `clv-jobs dbt build` on landed data first")
+    return pd.Timestamp(newest["d"].iloc[0]).date()
+
+
 def _read_features(settings: Settings, as_of_date: date, progress) -> pd.DataFrame:
     progress(f"reading fct_customer_features at {as_of_date} (one query)")
     relation = f"(select * from marts.fct_customer_features where as_of_date = '{as_of_date}') as f"
