@@ -255,8 +255,13 @@ def train_models(
         + "; ".join(f"{n} Gini {v['normalized_gini']:.3f} RMSE {v['rmse']:.2f}" for n, v in validation.items())
     )
     progress(
-        f"selected {selected} (weight of XGBoost {weight:.1f}, calibration x{chosen['calibration']:.3f}): "
-        f"refitting on train + valid"
+        f"selected {selected} (weight of XGBoost {weight:.1f}, "
+        + {
+            "validation": f"calibration x{chosen['calibration']:.3f}",
+            "btyd": "at BG/NBD + Gamma-Gamma's total on the test date",
+            "none": "uncalibrated",
+        }[level]
+        + "): refitting on train + valid"
     )
 
     tuning = None
