@@ -15,6 +15,7 @@ from clv_jobs.model import ClvModel, btyd_revenue
 
 __all__ = [
     "CALIBRATION_BOUNDS",
+    "LEVEL_SOURCES",
     "calibration_factor",
     "calibrated_rmse",
     "older_share",
@@ -25,6 +26,12 @@ __all__ = [
 # A calibration factor outside these bounds means the validation date is not like the future
 # (a one-off spike, an empty month): it is clipped rather than trusted.
 CALIBRATION_BOUNDS = (0.25, 4.0)
+# Where a model's level comes from (`TrainResult.level`), in words for its summary and model card.
+LEVEL_SOURCES = {
+    "validation": "the validation total",
+    "btyd": "BG/NBD + Gamma-Gamma's total on the test date",
+    "none": "nothing (calibration off)",
+}
 
 
 def calibration_factor(y_true: np.ndarray, y_pred: np.ndarray) -> float:

@@ -19,7 +19,13 @@ import xgboost as xgb
 
 from clv_jobs import monitor
 from clv_jobs.baselines import Baselines, bg_nbd_gamma_gamma_predict
-from clv_jobs.calibration import at_btyd_level, beyond_validated_ages, calibrated_rmse, calibration_factor
+from clv_jobs.calibration import (
+    LEVEL_SOURCES,
+    at_btyd_level,
+    beyond_validated_ages,
+    calibrated_rmse,
+    calibration_factor,
+)
 from clv_jobs.evaluate import aggregate_bias, normalized_gini, rmse
 from clv_jobs.features import FeatureSpec
 from clv_jobs.model import (
@@ -237,9 +243,8 @@ def train_models(
 
     # Candidates are compared at the validation date's realized total whatever their level will be:
     # judged at BTYD's total there instead, the choice moved and lost on test (ADR 0019).
-    calibrate = config["training"].get("calibrate", True)
     for name, (_, w, pred) in candidates.items():
-        factor = calibration_factor(y_valid, pred) if calibrate else 1.0
+        factor = calibration_factor(y_valid, pred) if level != "none" else 1.0
         validation[name] = {
             "rmse": rmse(y_valid, pred * factor),
             "normalized_gini": normalized_gini(y_valid, pred),
@@ -256,11 +261,7 @@ def train_models(
     )
     progress(
         f"selected {selected} (weight of XGBoost {weight:.1f}, "
-        + {
-            "validation": f"calibration x{chosen['calibration']:.3f}",
-            "btyd": "at BG/NBD + Gamma-Gamma's total on the test date",
-            "none": "uncalibrated",
-        }[level]
+        + (f"calibration x{chosen['calibration']:.3f}" if level == "validation" else f"level: {LEVEL_SOURCES[level]}")
         + "): refitting on train + valid"
     )
 
@@ -285,15 +286,17 @@ def train_models(
             f"tuned: valid normalized Gini {tuning['best_valid_gini']:.4f} "
             f"(configured parameters {tuning['configured_valid_gini']:.4f}) after {tuning['trials']} trials"
         )
-    family = {"weight": weight, "calibration": chosen["calibration"], "label_days": label_days}
-    if level != "validation":
-        family["calibration"] = 1.0
+    family = {
+        "weight": weight,
+        "calibration": chosen["calibration"] if level == "validation" else 1.0,
+        "label_days": label_days,
+        # Levelled at BTYD's total on these rows once fitted (ADR 0019).
+        "btyd_level_rows": test if level == "btyd" else None,
+    }
 
     both = pd.concat([train, valid])
     x_both = np.vstack([x_train, x_valid])
     model = _fit_final(config, best, fits.get(best), encoder, both, x_both, fit_label, active, horizon_days, family)
-    if level == "btyd":
-        model = at_btyd_level(model, test)
 
     progress("baselines: company average, heuristic, linear RFM, BG/NBD + Gamma-Gamma")
     baselines = Baselines.fit(both, fit_label, active, horizon_days)
@@ -315,8 +318,6 @@ def train_models(
         model = _fit_final(
             config, best, fits.get(best), encoder, learned, x_learned, fit_label, active, horizon_days, family
         )
-        if level == "btyd":
-            model = at_btyd_level(model, test)
     newest = learned[learned["as_of_date"] == learned["as_of_date"].max()]
     progress(
         f"drift baseline: quantile bins of every feature and prediction at {newest['as_of_date'].iloc[0]:%Y-%m-%d}"
@@ -355,7 +356,8 @@ def select_candidate(validation: dict[str, dict[str, float]], rmse_tolerance: fl
 
 def _fit_final(config, objective, rounds, encoder, rows, x, label, active, horizon_days, family) -> ClvModel:
     """The revenue model (the chosen objective, the validated number of rounds; none for the BTYD
-    family) and the churn head fitted on `rows` (encoded as `x`)."""
+    family) and the churn head fitted on `rows` (encoded as `x`), at the family's calibration or
+    levelled at BTYD's total on `family["btyd_level_rows"]`."""
     regressor, scale = None, 1.0
     if family["weight"] > 0:
         regressor, scale = _fit_regressor(
@@ -376,7 +378,7 @@ def _fit_final(config, objective, rounds, encoder, rows, x, label, active, horiz
         xgb.DMatrix(x, label=churned),
         num_boost_round=c["n_estimators"],
     )
-    return ClvModel(
+    model = ClvModel(
         encoder,
         regressor,
         churn,
@@ -389,3 +391,5 @@ def _fit_final(config, objective, rounds, encoder, rows, x, label, active, horiz
         btyd_fits=fit_btyd(rows),
         label_horizon_days=family["label_days"] if family["label_days"] < horizon_days else None,
     )
+    level_rows = family.get("btyd_level_rows")
+    return model if level_rows is None else at_btyd_level(model, level_rows)

@@ -353,6 +353,16 @@ def as_of_dates_built_since(settings, since: datetime) -> list[dict] | None:
     )
 
 
+def newest_as_of_date(settings, mart: str, where: str = "true"):
+    """The newest `as_of_date` of `mart` (e.g. "marts.fct_customer_features") among rows matching
+    `where`, as a date; None when there is none."""
+    import pandas as pd  # read_mart's result; the module itself reads Arrow
+
+    frame = read_mart(settings, f"(select max(as_of_date) as newest from {mart} where {where}) as t")
+    value = frame["newest"].iloc[0] if len(frame) else None
+    return None if value is None or pd.isna(value) else pd.Timestamp(value).date()
+
+
 def read_mart(settings, relation: str):
     """One bulk read of a mart (or a parenthesised query aliased as a relation), as pandas; a
     mart that was never built fails in one line naming it."""

@@ -3,6 +3,8 @@ test date when the test date's customers are older than any validated (ADR 0019)
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -116,6 +118,6 @@ def test_at_btyd_level_keeps_the_ranking_and_takes_btyds_total(one_cohort):
     test = one_cohort[one_cohort["split"] == "test"].reset_index(drop=True)
     test = pd.concat([test, btyd_features(test, HORIZON)], axis=1)
     for factor in (0.5, 2.0):
-        shifted = at_btyd_level(type(model)(**{**model.__dict__, "calibration": factor}), test)
+        shifted = at_btyd_level(dataclasses.replace(model, calibration=factor), test)
         np.testing.assert_allclose(shifted.predict_revenue(test), model.predict_revenue(test), rtol=1e-9)
     assert model.predict_revenue(test).sum() == pytest.approx(btyd_revenue(test).sum(), rel=1e-9)

@@ -6,8 +6,6 @@ from __future__ import annotations
 
 from datetime import date
 
-import pandas as pd
-
 from clv_jobs import alerts, lake, lifecycle, registry, warehouse
 from clv_jobs.model import load_model_config
 from clv_jobs.settings import Settings
@@ -32,11 +30,7 @@ def _newest_version(mlflow_client) -> str | None:
 
 
 def _newest_matured(settings: Settings) -> date | None:
-    frame = warehouse.read_mart(
-        settings, "(select max(as_of_date) as newest from marts.fct_clv_training_examples where split <> 'unused') as t"
-    )
-    value = frame["newest"].iloc[0]
-    return None if pd.isna(value) else pd.Timestamp(value).date()
+    return warehouse.newest_as_of_date(settings, "marts.fct_clv_training_examples", "split <> 'unused'")
 
 
 def _champion_below_gate(settings: Settings, champion: str | None) -> bool:

@@ -56,10 +56,10 @@ def features_at(settings: Settings, as_of_date: date, progress=lambda m: None) -
 
 def newest_feature_date(settings: Settings) -> date:
     """The newest as-of date in fct_customer_features (what `clv-jobs score` scores by default)."""
-    newest = warehouse.read_mart(settings, "(select max(as_of_date) as d from marts.fct_customer_features) as f")
-    if newest.empty or pd.isna(newest["d"].iloc[0]):
+    newest = warehouse.newest_as_of_date(settings, "marts.fct_customer_features")
+    if newest is None:
         raise ValueError("fct_customer_features has no rows: run `clv-jobs dbt build` on landed data first")
-    return pd.Timestamp(newest["d"].iloc[0]).date()
+    return newest
 
 
 def _read_features(settings: Settings, as_of_date: date, progress) -> pd.DataFrame:

@@ -17,6 +17,7 @@ import mlflow
 import pandas as pd
 
 from clv_jobs import evaluate, ml_contracts, registry, report, serving, warehouse
+from clv_jobs.calibration import LEVEL_SOURCES
 from clv_jobs.features import feature_spec_from_manifest
 from clv_jobs.model import BTYD_FAMILY, load_model_config, order_examples
 from clv_jobs.settings import Settings
@@ -266,9 +267,7 @@ def _family_note(result) -> str:
     text = what.get(model.family, "BG/NBD + Gamma-Gamma")
     if model.family == "blend":
         text += f" (weight {model.blend_weight:.1f}) with BG/NBD + Gamma-Gamma"
-    to = {"btyd": "BG/NBD + Gamma-Gamma's total on the test date", "none": "nothing (calibration off)"}
-    level = to.get(result.level, "the validation total")
-    return f"{text}, calibrated x{model.calibration:.3f} to {level} (`{result.selected}`)"
+    return f"{text}, calibrated x{model.calibration:.3f} to {LEVEL_SOURCES[result.level]} (`{result.selected}`)"
 
 
 def _decide(client, version: str, gate: registry.GateResult, champion) -> str:
