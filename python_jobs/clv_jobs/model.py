@@ -143,7 +143,9 @@ class ClvModel:
 
     Revenue = calibration x (w x XGBoost + (1 - w) x BG/NBD + Gamma-Gamma), w = `blend_weight`:
     1 is the XGBoost family, 0 the BTYD family (no regressor), between a blend. `calibration`
-    was fitted on the validation as-of date so the total predicted matches the realized one.
+    was fitted on the validation as-of date so the total predicted matches the realized one;
+    `season_by_month`, when set (horizons under a year, ADR 0020), multiplies each row by its
+    as-of month's seasonal index relative to the validation date's month.
 
     A model trained on a label window shorter than its horizon (`label_horizon_days`, a short
     history; ADR 0015) predicts over that window and carries each row to the horizon by BG/NBD's
@@ -165,6 +167,8 @@ class ClvModel:
     btyd_fits: dict | None = None
     # The label window the model learned from, when shorter than `horizon_days`.
     label_horizon_days: int | None = None
+    # Twelve multipliers by the as-of date's calendar month (Jan..Dec), 1 at the validation date's.
+    season_by_month: list[float] | None = None
 
     @property
     def label_days(self) -> int:
@@ -198,6 +202,14 @@ class ClvModel:
     @staticmethod
     def carry(frame: pd.DataFrame) -> np.ndarray:
         return frame[BTYD_CARRY].to_numpy(float)
+
+    def season(self, frame: pd.DataFrame) -> np.ndarray:
+        """Each row's seasonal multiplier by the calendar month of its as-of date (1 without an index)."""
+        if self.season_by_month is None:
+            return np.ones(len(frame))
+        require_columns(frame, ["as_of_date"], "seasonal calibration")
+        months = pd.to_datetime(frame["as_of_date"]).dt.month.to_numpy() - 1
+        return np.asarray(self.season_by_month, dtype=float)[months]
 
     def dmatrix(self, frame: pd.DataFrame, with_margin: bool = True) -> xgb.DMatrix:
         """The model's input; BTYD features are fitted on `frame` when it lacks them. The BTYD
@@ -233,7 +245,7 @@ class ClvModel:
             revenue += self.blend_weight * self._xgboost_revenue(data if data is not None else self.dmatrix(frame))
         if self.blend_weight < 1:
             revenue += (1.0 - self.blend_weight) * btyd_revenue(frame)
-        return np.maximum(revenue * self.carry(frame) * self.calibration, 0.0)
+        return np.maximum(revenue * self.carry(frame) * self.season(frame) * self.calibration, 0.0)
 
     def predict_churn(self, frame: pd.DataFrame | xgb.DMatrix) -> np.ndarray:
         """Probability of no purchase in the 180 days after the as-of date; `frame` or its
@@ -252,7 +264,7 @@ class ClvModel:
         its own scale), weighted and calibrated, so the row sums to the prediction; a carried
         model's (ADR 0015) are scaled by each row's carry, in USD at the horizon."""
         frame = self.with_btyd(frame)
-        carry = self.carry(frame)[:, None]
+        carry = (self.carry(frame) * self.season(frame))[:, None]
         if self.family == "xgboost":
             # On the model's own scale (of the label window when carried): a row's factor would
             # not change the order of its reasons.
@@ -299,6 +311,7 @@ class ClvModel:
             "btyd_reference": self.btyd_reference,
             "btyd_fits": self.btyd_fits,
             "label_horizon_days": self.label_horizon_days,
+            "season_by_month": self.season_by_month,
         }
         (directory / "clv_model.json").write_text(json.dumps(meta, indent=2))
         if self.drift_baseline is not None:
@@ -328,4 +341,5 @@ class ClvModel:
             meta.get("btyd_reference"),
             meta.get("btyd_fits"),
             meta.get("label_horizon_days"),
+            meta.get("season_by_month"),
         )

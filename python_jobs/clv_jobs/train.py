@@ -20,11 +20,14 @@ import xgboost as xgb
 from clv_jobs import monitor
 from clv_jobs.baselines import Baselines, bg_nbd_gamma_gamma_predict
 from clv_jobs.calibration import (
+    FULL_YEAR_DAYS,
     LEVEL_SOURCES,
     at_btyd_level,
     beyond_validated_ages,
     calibrated_rmse,
     calibration_factor,
+    describe_season,
+    season_by_month,
 )
 from clv_jobs.evaluate import aggregate_bias, normalized_gini, rmse
 from clv_jobs.features import FeatureSpec
@@ -286,8 +289,13 @@ def train_models(
             f"tuned: valid normalized Gini {tuning['best_valid_gini']:.4f} "
             f"(configured parameters {tuning['configured_valid_gini']:.4f}) after {tuning['trials']} trials"
         )
+    # A label window under a year covers part of the seasons: the validation date's factor is
+    # carried to other as-of months by the model's seasonal index (ADR 0020).
+    seasonal = level == "validation" and label_days == horizon_days < FULL_YEAR_DAYS
+    seasonal = seasonal and config["training"].get("seasonal_calibration", True)
     family = {
         "weight": weight,
+        "season_month": valid["as_of_date"].max().month if seasonal else None,
         "calibration": chosen["calibration"] if level == "validation" else 1.0,
         "label_days": label_days,
         # Levelled at BTYD's total on these rows once fitted (ADR 0019).
@@ -298,6 +306,8 @@ def train_models(
     x_both = np.vstack([x_train, x_valid])
     model = _fit_final(config, best, fits.get(best), encoder, both, x_both, fit_label, active, horizon_days, family)
 
+    if seasonal:
+        progress(describe_season(model.season_by_month, valid["as_of_date"].max(), test["as_of_date"].max()))
     progress("baselines: company average, heuristic, linear RFM, BG/NBD + Gamma-Gamma")
     baselines = Baselines.fit(both, fit_label, active, horizon_days)
     test["pred_xgboost"] = model.predict_revenue(test)
@@ -331,7 +341,10 @@ def train_models(
             scale=1.0,
             blend_weight=0.0,
             calibration=validation[BTYD_FAMILY]["calibration"] if level == "validation" else 1.0,
+            season_by_month=None,
         )
+        if seasonal:
+            fallback.season_by_month = season_by_month(fallback, learned, fit_label, family["season_month"])
     for each in filter(None, (model, fallback)):
         each.drift_baseline = monitor.drift_baseline(
             newest,
@@ -391,5 +404,7 @@ def _fit_final(config, objective, rounds, encoder, rows, x, label, active, horiz
         btyd_fits=fit_btyd(rows),
         label_horizon_days=family["label_days"] if family["label_days"] < horizon_days else None,
     )
+    if family.get("season_month"):
+        model.season_by_month = season_by_month(model, rows, label, family["season_month"])
     level_rows = family.get("btyd_level_rows")
     return model if level_rows is None else at_btyd_level(model, level_rows)

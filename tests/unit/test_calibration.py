@@ -9,9 +9,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from clv_jobs.calibration import CALIBRATION_BOUNDS, at_btyd_level, calibration_factor, older_share
+from clv_jobs.calibration import (
+    CALIBRATION_BOUNDS,
+    at_btyd_level,
+    calibration_factor,
+    older_share,
+)
 from clv_jobs.features import FeatureSpec
-from clv_jobs.model import BTYD_MARGIN_PREFIX, btyd_features, btyd_revenue, load_model_config
+from clv_jobs.model import BTYD_MARGIN_PREFIX, ClvModel, btyd_features, btyd_revenue, load_model_config
 
 HORIZON = 90
 START = pd.Timestamp("2020-01-01")
@@ -29,8 +34,8 @@ def _shop(customers: int, acquired_until: int, seed: int) -> pd.DataFrame:
     each purchase, gamma order values) at four as-of days 90 apart; customers are acquired
     uniformly over [0, acquired_until] days, so a small value is one cohort ageing."""
     rng = np.random.default_rng(seed)
-    rows = []
-    for customer in range(customers):
+    histories = []
+    for _ in range(customers):
         day, rate = rng.uniform(0, acquired_until), rng.gamma(2.0, 0.02)
         dropout, spend = rng.beta(1, 6), rng.gamma(4, 10)
         purchases = []
@@ -39,8 +44,16 @@ def _shop(customers: int, acquired_until: int, seed: int) -> pd.DataFrame:
             if rng.random() < dropout:
                 break
             day += rng.exponential(1 / rate)
-        days, amounts = np.array([d for d, _ in purchases]), np.array([a for _, a in purchases])
-        for as_of, split in SPLITS.items():
+        histories.append((np.array([d for d, _ in purchases]), np.array([a for _, a in purchases])))
+    return _examples(histories, SPLITS)
+
+
+def _examples(histories: list[tuple[np.ndarray, np.ndarray]], splits: dict[int, str]) -> pd.DataFrame:
+    """One row per customer (purchase days from START, amounts) and as-of day (`splits`: day to
+    split) with a purchase on or before it: RFM features and the labels over HORIZON."""
+    rows = []
+    for customer, (days, amounts) in enumerate(histories):
+        for as_of, split in splits.items():
             seen = days <= as_of
             if not seen.any():
                 continue
@@ -121,3 +134,80 @@ def test_at_btyd_level_keeps_the_ranking_and_takes_btyds_total(one_cohort):
         shifted = at_btyd_level(dataclasses.replace(model, calibration=factor), test)
         np.testing.assert_allclose(shifted.predict_revenue(test), model.predict_revenue(test), rtol=1e-9)
     assert model.predict_revenue(test).sum() == pytest.approx(btyd_revenue(test).sum(), rel=1e-9)
+
+
+# Purchase-rate multipliers by calendar month (Jan..Dec): the synthetic shop's Q4 peak.
+Q4_PEAK = (0.8, 0.8, 0.9, 0.9, 0.95, 0.95, 0.9, 0.9, 1.0, 1.1, 1.6, 1.9)
+FLAT = (1.0,) * 12
+SEASON_TEST = pd.Timestamp("2022-09-30")
+
+
+def _seasonal_shop(
+    customers: int, seasonality: tuple[float, ...], seed: int, first: str = "2020-03-31"
+) -> pd.DataFrame:
+    """Month-end training examples of a BG/NBD-like shop acquiring all along whose purchase rate
+    follows `seasonality`; 90-day labels. Test 2022-09-30 (October to December, the peak), valid
+    2022-06-30 (July to September), train every month end from `first` to 2022-03-31."""
+    rng = np.random.default_rng(seed)
+    peak = max(seasonality)
+    end = (SEASON_TEST + pd.Timedelta(days=HORIZON) - START).days
+    histories = []
+    for _ in range(customers):
+        day, rate = rng.uniform(0, end - 200), rng.gamma(2.0, 0.02)
+        dropout, spend, purchases = rng.beta(1, 8), rng.gamma(4, 10), []
+        while day < end:
+            # Thinning: a candidate purchase is kept with its month's share of the peak rate.
+            if not purchases or rng.random() < seasonality[(START + pd.Timedelta(days=day)).month - 1] / peak:
+                purchases.append((day, spend * rng.gamma(8, 1 / 8)))
+                if rng.random() < dropout:
+                    break
+            day += rng.exponential(1 / (rate * peak))
+        histories.append((np.array([d for d, _ in purchases]), np.array([a for _, a in purchases])))
+    dates = pd.date_range(first, "2022-03-31", freq="ME").append(pd.DatetimeIndex(["2022-06-30", SEASON_TEST]))
+    splits = {as_of: "train" for as_of in dates[:-2]} | {dates[-2]: "valid", SEASON_TEST: "test"}
+    return _examples(histories, {(as_of - START).days: split for as_of, split in splits.items()})
+
+
+def _trained(frame: pd.DataFrame):
+    from clv_jobs.train import train_models
+
+    messages = []
+    result = train_models(frame, SPEC, load_model_config(), HORIZON, messages.append)
+    test = result.test
+    return result, test["pred_xgboost"].sum() / test["revenue_next_horizon_usd"].sum() - 1, messages
+
+
+@pytest.mark.parametrize("seed", [3, 4])
+def test_a_seasonal_index_keeps_the_peak_quarter_level_when_valid_was_off_peak(seed):
+    result, bias, messages = _trained(_seasonal_shop(1500, Q4_PEAK, seed))
+    assert result.level == "validation"
+    index = result.model.season_by_month
+    assert index[5] == pytest.approx(1.0)  # the validation date's month (June) keeps its factor
+    # October to December buys 1.6 times July to September: the validation date's factor alone
+    # (the same model without its September index) misses the peak by a third.
+    # Simulated over eight seeds: -0.34 to -0.44 without the index, -0.12 to +0.04 with it.
+    assert (1 + bias) / index[8] - 1 < -0.25
+    assert abs(bias) < 0.15
+    assert any("season: calibration by as-of month" in m and "the test date (Sep)" in m for m in messages)
+    test = result.test  # BG/NBD + Gamma-Gamma, the fallback (or the winner), has its own index
+    btyd = (result.fallback or result.model).predict_revenue(test).sum() / test["revenue_next_horizon_usd"].sum() - 1
+    assert abs(btyd) < 0.15
+
+
+def test_a_shop_without_seasons_gets_a_flat_index():
+    result, bias, _ = _trained(_seasonal_shop(1500, FLAT, seed=5))
+    # Eight seeds: no month beyond 0.22 in log (the Q4 peak's index reaches 0.44 to 0.58).
+    assert np.all(np.abs(np.log(result.model.season_by_month)) < 0.3)
+    assert abs(bias) < 0.15
+
+
+def test_no_seasonal_index_from_months_seen_once():
+    result, _, messages = _trained(_seasonal_shop(600, Q4_PEAK, seed=6, first="2021-04-30"))
+    assert result.model.season_by_month is None  # April 2021 to March 2022: every month once
+    assert any("fewer than 2 as-of dates: one calibration for every month" in m for m in messages)
+
+
+def test_the_seasonal_index_is_saved_with_the_model(tmp_path):
+    model = dataclasses.replace(_trained(_seasonal_shop(600, Q4_PEAK, seed=6))[0].model, drift_baseline=None)
+    assert model.season_by_month is not None
+    assert ClvModel.load(model.save(tmp_path)).season_by_month == model.season_by_month

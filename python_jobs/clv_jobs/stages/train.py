@@ -206,6 +206,7 @@ def register_trained(
                 "blend_weight": result.model.blend_weight,
                 "calibration": result.model.calibration,
                 "calibration_level": result.level,
+                "season_by_month": _season_param(result.model),
                 "best_iteration": result.best_iteration,
                 "horizon_days": horizon,
                 **{f"split_{k}": v for k, v in as_of.items()},
@@ -260,6 +261,11 @@ def register_trained(
     )
 
 
+def _season_param(model) -> str:
+    """The seasonal index (Jan..Dec) as one MLflow parameter, "none" without one."""
+    return " ".join(f"{v:.3f}" for v in model.season_by_month) if model.season_by_month else "none"
+
+
 def _family_note(result) -> str:
     """The winning family in words, for the model card and the train summary."""
     model = result.model
@@ -267,7 +273,11 @@ def _family_note(result) -> str:
     text = what.get(model.family, "BG/NBD + Gamma-Gamma")
     if model.family == "blend":
         text += f" (weight {model.blend_weight:.1f}) with BG/NBD + Gamma-Gamma"
-    return f"{text}, calibrated x{model.calibration:.3f} to {LEVEL_SOURCES[result.level]} (`{result.selected}`)"
+    text += f", calibrated x{model.calibration:.3f} to {LEVEL_SOURCES[result.level]}"
+    if model.season_by_month:
+        low, high = min(model.season_by_month), max(model.season_by_month)
+        text += f", by as-of month x{low:.2f}..x{high:.2f} of it (seasonal index)"
+    return f"{text} (`{result.selected}`)"
 
 
 def _decide(client, version: str, gate: registry.GateResult, champion) -> str:
