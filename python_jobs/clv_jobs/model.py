@@ -262,7 +262,8 @@ class ClvModel:
         alive x order value, each factor moved from its training mean to the customer's value (in
         USD). Blend: both parts in USD (XGBoost's shared out in proportion to its SHAP values on
         its own scale), weighted and calibrated, so the row sums to the prediction; a carried
-        model's (ADR 0015) are scaled by each row's carry, in USD at the horizon."""
+        model's (ADR 0015) are scaled by each row's carry, in USD at the horizon, and a seasonal
+        one's (ADR 0020) by its as-of month's index."""
         frame = self.with_btyd(frame)
         carry = (self.carry(frame) * self.season(frame))[:, None]
         if self.family == "xgboost":

@@ -207,7 +207,12 @@ def test_no_seasonal_index_from_months_seen_once():
     assert any("fewer than 2 as-of dates: one calibration for every month" in m for m in messages)
 
 
-def test_the_seasonal_index_is_saved_with_the_model(tmp_path):
-    model = dataclasses.replace(_trained(_seasonal_shop(600, Q4_PEAK, seed=6))[0].model, drift_baseline=None)
+def test_the_seasonal_index_is_saved_with_the_model_and_in_btyd_reasons(tmp_path):
+    result = _trained(_seasonal_shop(600, Q4_PEAK, seed=6))[0]
+    model = dataclasses.replace(result.model, drift_baseline=None)
     assert model.season_by_month is not None
     assert ClvModel.load(model.save(tmp_path)).season_by_month == model.season_by_month
+    # BG/NBD + Gamma-Gamma's reasons are in USD: with the index they still add up to the prediction.
+    btyd, test = result.fallback or result.model, result.test
+    assert btyd.family == "bgnbd_gamma_gamma" and btyd.season_by_month is not None
+    np.testing.assert_allclose(btyd.contributions(test).sum(axis=1), btyd.predict_revenue(test), rtol=1e-9, atol=1e-6)
