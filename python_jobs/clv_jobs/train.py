@@ -293,9 +293,10 @@ def train_models(
     # carried to other as-of months by the model's seasonal index (ADR 0020).
     seasonal = level == "validation" and label_days == horizon_days < FULL_YEAR_DAYS
     seasonal = seasonal and config["training"].get("seasonal_calibration", True)
+    valid_date = valid["as_of_date"].max()
     family = {
         "weight": weight,
-        "season_month": valid["as_of_date"].max().month if seasonal else None,
+        "season_month": valid_date.month if seasonal else None,
         "calibration": chosen["calibration"] if level == "validation" else 1.0,
         "label_days": label_days,
         # Levelled at BTYD's total on these rows once fitted (ADR 0019).
@@ -307,7 +308,7 @@ def train_models(
     model = _fit_final(config, best, fits.get(best), encoder, both, x_both, fit_label, active, horizon_days, family)
 
     if seasonal:
-        progress(describe_season(model.season_by_month, valid["as_of_date"].max(), test["as_of_date"].max()))
+        progress(describe_season(model.season_by_month, valid_date, test["as_of_date"].max()))
     progress("baselines: company average, heuristic, linear RFM, BG/NBD + Gamma-Gamma")
     baselines = Baselines.fit(both, fit_label, active, horizon_days)
     test["pred_xgboost"] = model.predict_revenue(test)
@@ -341,7 +342,6 @@ def train_models(
             scale=1.0,
             blend_weight=0.0,
             calibration=validation[BTYD_FAMILY]["calibration"] if level == "validation" else 1.0,
-            season_by_month=None,
         )
         if seasonal:
             fallback.season_by_month = season_by_month(fallback, learned, fit_label, family["season_month"])
