@@ -17,6 +17,10 @@ PREVIOUS_AS_OF ?= 2023-12-31
 export CLV_LAKE_DIR ?= lake
 export CLV_DUCKDB_PATH ?= clv.duckdb
 export UV_PYTHON_DOWNLOADS := never
+# Every venv gets its bytecode at install: where PYTHONDONTWRITEBYTECODE is set (as on the CI
+# machines) Python never caches it, and each dbt, clv-jobs or Airflow process would compile
+# thousands of modules again (4-5 s of a 5-17 s command).
+export UV_COMPILE_BYTECODE := 1
 
 AIRFLOW_VENV := .airflow
 IAC_VENV := .iac
