@@ -219,9 +219,13 @@ def register_trained(
             mlflow.log_params({f"tuned_{k}": v for k, v in result.tuning["params"].items()})
             mlflow.log_metric("tuning_trials", result.tuning["trials"])
         mlflow.log_dict({"features": spec.features, "categorical": spec.categorical}, "features.json")
-        for objective, values in result.validation.items():
-            for metric, value in values.items():
-                mlflow.log_metric(f"valid_{metric}__{objective.replace(':', '_')}", value)
+        mlflow.log_metrics(
+            {
+                f"valid_{metric}__{objective.replace(':', '_')}": value
+                for objective, values in result.validation.items()
+                for metric, value in values.items()
+            }
+        )
         log_test_metrics(evaluation)
         mlflow.log_metric(f"xgboost__{PROXY_METRIC}", proxy)
         files = write_evaluation(evaluation, test, label, columns, tmp)
