@@ -22,7 +22,7 @@ __all__ = [
     "EvaluateOutcome",
     "evaluate_model",
     "write_evaluation",
-    "log_test_metrics",
+    "mlflow_test_metrics",
     "log_evaluation",
     "land_evaluations",
     "run_evaluate",
@@ -80,9 +80,9 @@ def write_evaluation(evaluation: Evaluation, test, label, columns, out_dir: Path
     return [*files, out_dir / "metrics.csv", out_dir / "slices.csv", out_dir / "deciles.csv"]
 
 
-def log_test_metrics(evaluation: Evaluation) -> None:
-    """Every model's test metrics as `<model>__<metric>`, and the candidate's fairness ratio, in
-    one batch (a call per metric is a tracking-store transaction each)."""
+def mlflow_test_metrics(evaluation: Evaluation) -> dict[str, float]:
+    """Every model's test metrics as `<model>__<metric>`, and the candidate's fairness ratio: for
+    one `mlflow.log_metrics` batch (a call per metric is a tracking-store transaction each)."""
     metrics = {
         f"{row['model']}__{key}": value
         for row in evaluation.metrics.to_dict("records")
@@ -91,7 +91,7 @@ def log_test_metrics(evaluation: Evaluation) -> None:
     }
     metrics["xgboost__disparate_impact_ratio"] = evaluation.fairness["ratio"]
     metrics["xgboost__disparate_impact_p_value"] = evaluation.fairness["p_value"]
-    mlflow.log_metrics(metrics)
+    return metrics
 
 
 def log_evaluation(files: list[Path]) -> None:
@@ -202,7 +202,7 @@ def run_evaluate(settings: Settings, version: str | None = None, progress=lambda
     shutil.rmtree(report_dir, ignore_errors=True)
     with mlflow.start_run(run_name=f"evaluate-v{version}-{test_as_of}") as run:
         mlflow.set_tags({"job": "evaluate", "model_version": version, "test_as_of_date": str(test_as_of)})
-        log_test_metrics(evaluation)
+        mlflow.log_metrics(mlflow_test_metrics(evaluation))
         log_evaluation(write_evaluation(evaluation, test, label, columns, report_dir))
     land_evaluations(
         settings.lake_dir,

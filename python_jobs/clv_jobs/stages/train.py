@@ -26,7 +26,7 @@ from clv_jobs.stages.evaluate import (
     evaluate_model,
     land_evaluations,
     log_evaluation,
-    log_test_metrics,
+    mlflow_test_metrics,
     test_date_proxy,
     write_evaluation,
 )
@@ -217,17 +217,15 @@ def register_trained(
         if result.tuning is not None:
             mlflow.log_dict(result.tuning, "tuning.json")
             mlflow.log_params({f"tuned_{k}": v for k, v in result.tuning["params"].items()})
-            mlflow.log_metric("tuning_trials", result.tuning["trials"])
         mlflow.log_dict({"features": spec.features, "categorical": spec.categorical}, "features.json")
-        mlflow.log_metrics(
-            {
-                f"valid_{metric}__{objective.replace(':', '_')}": value
-                for objective, values in result.validation.items()
-                for metric, value in values.items()
-            }
-        )
-        log_test_metrics(evaluation)
-        mlflow.log_metric(f"xgboost__{PROXY_METRIC}", proxy)
+        logged = {
+            f"valid_{metric}__{objective.replace(':', '_')}": value
+            for objective, values in result.validation.items()
+            for metric, value in values.items()
+        }
+        if result.tuning is not None:
+            logged["tuning_trials"] = result.tuning["trials"]
+        mlflow.log_metrics({**logged, **mlflow_test_metrics(evaluation), f"xgboost__{PROXY_METRIC}": proxy})
         files = write_evaluation(evaluation, test, label, columns, tmp)
         log_evaluation(files)
         model_dir = result.model.save(tmp / "clv_model")
