@@ -83,12 +83,14 @@ def beyond_validated_ages(config: dict, valid: pd.DataFrame, test: pd.DataFrame,
 
 def at_btyd_level(model: ClvModel, rows: pd.DataFrame) -> ClvModel:
     """`model` calibrated so its total over `rows` equals BG/NBD + Gamma-Gamma's (carried to the
-    horizon) there: it keeps its ranking and takes BTYD's level (clipped to CALIBRATION_BOUNDS)."""
+    horizon) there: it keeps its ranking and takes BTYD's level (clipped to CALIBRATION_BOUNDS).
+    Rows beyond the model's support are BTYD's own prediction already (ADR 0021); the factor
+    levels the others at BTYD's total on them."""
     rows = model.with_btyd(rows)
+    inside = ~model.beyond_support(rows)
     uncalibrated = dataclasses.replace(model, calibration=1.0).predict_revenue(rows)
-    return dataclasses.replace(
-        model, calibration=calibration_factor(btyd_revenue(rows) * model.carry(rows), uncalibrated)
-    )
+    btyd = btyd_revenue(rows) * model.carry(rows)
+    return dataclasses.replace(model, calibration=calibration_factor(btyd[inside], uncalibrated[inside]))
 
 
 def season_by_month(model: ClvModel, rows: pd.DataFrame, label: str, valid_month: int) -> list[float] | None:

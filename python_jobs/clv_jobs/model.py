@@ -51,6 +51,8 @@ __all__ = [
     "BTYD_CARRY",
     "BTYD_REASONS",
     "BTYD_FAMILY",
+    "SUPPORT_FEATURES",
+    "SUPPORT_QUANTILE",
     "btyd_features",
     "fit_btyd",
     "btyd_revenue",
@@ -62,6 +64,10 @@ __all__ = [
 LOG_OBJECTIVE = "log1p:squarederror"
 # The objective of a model whose revenue is BG/NBD + Gamma-Gamma alone (no XGBoost regressor).
 BTYD_FAMILY = "bgnbd_gamma_gamma"
+# BG/NBD + Gamma-Gamma's own inputs (purchases, spend). A row beyond this quantile of the rows the
+# trees learned from, on either, is where they saw almost no one: BTYD predicts it alone (ADR 0021).
+SUPPORT_FEATURES = ["frequency", "net_revenue_to_date_usd"]
+SUPPORT_QUANTILE = 0.999
 
 
 def load_model_config(path: Path | None = None) -> dict:
@@ -150,6 +156,10 @@ class ClvModel:
     A model trained on a label window shorter than its horizon (`label_horizon_days`, a short
     history; ADR 0015) predicts over that window and carries each row to the horizon by BG/NBD's
     ratio of expected purchases, E[X(horizon)] / E[X(window)] (`BTYD_CARRY`).
+
+    With `support_limits` (set when the test date's customers are older than any validated, ADR
+    0021), a row beyond any limit is BG/NBD + Gamma-Gamma's prediction alone, uncalibrated: the
+    trees' correction is not applied where they learned from almost no one.
     """
 
     encoder: Encoder
@@ -169,6 +179,8 @@ class ClvModel:
     label_horizon_days: int | None = None
     # Twelve multipliers by the as-of date's calendar month (Jan..Dec), 1 at the validation date's.
     season_by_month: list[float] | None = None
+    # SUPPORT_FEATURES' SUPPORT_QUANTILE on the rows the trees learned from (ADR 0021).
+    support_limits: dict[str, float] | None = None
 
     @property
     def label_days(self) -> int:
@@ -183,11 +195,32 @@ class ClvModel:
     @property
     def reason_names(self) -> list[str]:
         """The names of `contributions`' columns (before the bias column)."""
-        if self.family == "xgboost":
+        if self.family == "xgboost" and not self.explains_in_usd:
             return self.encoder.feature_names
         if self.family == BTYD_FAMILY:
             return list(BTYD_REASONS)
         return self.encoder.feature_names + BTYD_REASONS
+
+    @property
+    def explains_in_usd(self) -> bool:
+        """Whether `contributions` are in USD with BTYD's reasons beside the trees' (a blend, or
+        trees with BTYD beyond their support); else on the trees' own scale."""
+        return self.family == "blend" or (self.family == "xgboost" and self.support_limits is not None)
+
+    def beyond_support(self, frame: pd.DataFrame) -> np.ndarray:
+        """Whether each row is above any of `support_limits` (none without them)."""
+        beyond = np.zeros(len(frame), dtype=bool)
+        for column, limit in (self.support_limits or {}).items():
+            beyond |= frame[column].to_numpy(float) > limit
+        return beyond
+
+    def xgboost_weights(self, frame: pd.DataFrame) -> np.ndarray:
+        """Each row's weight of XGBoost: `blend_weight`, 0 beyond the support."""
+        return np.where(self.beyond_support(frame), 0.0, self.blend_weight)
+
+    def row_calibration(self, frame: pd.DataFrame) -> np.ndarray:
+        """Each row's calibration: `calibration`, 1 beyond the support (BTYD alone, at its own level)."""
+        return np.where(self.beyond_support(frame), 1.0, self.calibration)
 
     def with_btyd(self, frame: pd.DataFrame, fits: dict | None = None) -> pd.DataFrame:
         """`frame` with the BTYD columns the model reads (over its label window, with the carry
@@ -240,12 +273,13 @@ class ClvModel:
         """Expected net revenue over the horizon for the rows of `frame`; `data`, when given, is
         its `dmatrix(frame)` (not built twice)."""
         frame = self.with_btyd(frame)
+        weights = self.xgboost_weights(frame)
         revenue = np.zeros(len(frame))
         if self.blend_weight > 0:
-            revenue += self.blend_weight * self._xgboost_revenue(data if data is not None else self.dmatrix(frame))
-        if self.blend_weight < 1:
-            revenue += (1.0 - self.blend_weight) * btyd_revenue(frame)
-        return np.maximum(revenue * self.carry(frame) * self.season(frame) * self.calibration, 0.0)
+            revenue += weights * self._xgboost_revenue(data if data is not None else self.dmatrix(frame))
+        if (weights < 1).any():
+            revenue += (1.0 - weights) * btyd_revenue(frame)
+        return np.maximum(revenue * self.carry(frame) * self.season(frame) * self.row_calibration(frame), 0.0)
 
     def predict_churn(self, frame: pd.DataFrame | xgb.DMatrix) -> np.ndarray:
         """Probability of no purchase in the 180 days after the as-of date; `frame` or its
@@ -261,20 +295,22 @@ class ClvModel:
         prediction. BTYD family: the exact Shapley values of the product P(alive) x purchases if
         alive x order value, each factor moved from its training mean to the customer's value (in
         USD). Blend: both parts in USD (XGBoost's shared out in proportion to its SHAP values on
-        its own scale), weighted and calibrated, so the row sums to the prediction; a carried
+        its own scale), weighted and calibrated, so the row sums to the prediction (so too for
+        trees with BTYD beyond their support: a row's weight is 1 or 0); a carried
         model's (ADR 0015) are scaled by each row's carry, in USD at the horizon, and a seasonal
         one's (ADR 0020) by its as-of month's index."""
         frame = self.with_btyd(frame)
         carry = (self.carry(frame) * self.season(frame))[:, None]
-        if self.family == "xgboost":
+        if not self.explains_in_usd and self.family == "xgboost":
             # On the model's own scale (of the label window when carried): a row's factor would
             # not change the order of its reasons.
             return self._shap(frame, data, approx)
         # The BTYD factors in float64: the Shapley values must add up to the prediction.
         factors = btyd_factors(frame)
         reference = np.asarray(self.btyd_reference if self.btyd_reference is not None else factors.mean(axis=0))
-        parts = product_shapley(factors, reference) * (1.0 - self.blend_weight)
-        if self.family == "blend":
+        weights = self.xgboost_weights(frame)[:, None]
+        parts = product_shapley(factors, reference) * (1.0 - weights)
+        if self.explains_in_usd:
             data = data if data is not None else self.dmatrix(frame)
             shap = self._shap(frame, data, approx).astype(np.float64)
             at_reference = self._inverse_link(shap[:, -1])
@@ -282,9 +318,9 @@ class ClvModel:
             share = np.divide(
                 self._xgboost_revenue(data) - at_reference, moved, out=np.zeros(len(moved)), where=moved != 0
             )
-            usd = np.column_stack([shap[:, :-1] * share[:, None], at_reference]) * self.blend_weight
+            usd = np.column_stack([shap[:, :-1] * share[:, None], at_reference]) * weights
             parts = np.column_stack([usd[:, :-1], parts[:, :-1], usd[:, -1] + parts[:, -1]])
-        return parts * carry * self.calibration
+        return parts * carry * self.row_calibration(frame)[:, None]
 
     def _shap(self, frame: pd.DataFrame, data: xgb.DMatrix | None, approx: bool) -> np.ndarray:
         """The regressor's SHAP values (last column: the expected value): exact ones by decision
@@ -313,6 +349,7 @@ class ClvModel:
             "btyd_fits": self.btyd_fits,
             "label_horizon_days": self.label_horizon_days,
             "season_by_month": self.season_by_month,
+            "support_limits": self.support_limits,
         }
         (directory / "clv_model.json").write_text(json.dumps(meta, indent=2))
         if self.drift_baseline is not None:
@@ -343,4 +380,5 @@ class ClvModel:
             meta.get("btyd_fits"),
             meta.get("label_horizon_days"),
             meta.get("season_by_month"),
+            meta.get("support_limits"),
         )

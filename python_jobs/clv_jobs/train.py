@@ -34,7 +34,8 @@ from clv_jobs.features import FeatureSpec
 from clv_jobs.model import (
     BTYD_FAMILY,
     BTYD_MARGIN_PREFIX,
-    LOG_OBJECTIVE,
+    SUPPORT_FEATURES,
+    SUPPORT_QUANTILE,
     ClvModel,
     Encoder,
     base_margin,
@@ -44,11 +45,10 @@ from clv_jobs.model import (
     require_columns,
     training_label,
 )
+from clv_jobs.regressor import TuneBudget, fit_regressor, predict_valid, tune_xgboost
 
 __all__ = [
     "TrainResult",
-    "TuneBudget",
-    "tune_xgboost",
     "train_models",
     "select_candidate",
 ]
@@ -71,108 +71,6 @@ class TrainResult:
     # Where the level comes from: "validation" (realized / predicted total on valid), "btyd" (BG/NBD
     # + Gamma-Gamma's total on the test date: its customers are older than valid's), or "none".
     level: str = "validation"
-
-
-def _xgb_params(config: dict, objective: str) -> dict:
-    p = config["xgboost"]
-    params = {
-        "eta": p["learning_rate"],
-        "max_depth": p["max_depth"],
-        "min_child_weight": p["min_child_weight"],
-        "subsample": p["subsample"],
-        "colsample_bytree": p["colsample_bytree"],
-        "lambda": p["reg_lambda"],
-        "seed": p["seed"],
-        "nthread": 2,
-        "tree_method": "hist",
-    }
-    if objective == LOG_OBJECTIVE:
-        params["objective"] = "reg:squarederror"
-    else:
-        params["objective"] = objective.removeprefix(BTYD_MARGIN_PREFIX)
-    if params["objective"] == "reg:tweedie":
-        params["tweedie_variance_power"] = p["tweedie_variance_power"]
-    return params
-
-
-def _target(y: np.ndarray, objective: str) -> np.ndarray:
-    return np.log1p(y) if objective == LOG_OBJECTIVE else y
-
-
-def _fit_regressor(config, objective, x_train, y_train, m_train, x_valid=None, y_valid=None, m_valid=None, rounds=None):
-    dtrain = xgb.DMatrix(x_train, label=_target(y_train, objective), base_margin=m_train)
-    evals, kwargs = [], {}
-    if x_valid is not None:
-        dvalid = xgb.DMatrix(x_valid, label=_target(y_valid, objective), base_margin=m_valid)
-        evals = [(dvalid, "valid")]
-        kwargs["early_stopping_rounds"] = config["xgboost"]["early_stopping_rounds"]
-    booster = xgb.train(
-        _xgb_params(config, objective),
-        dtrain,
-        num_boost_round=rounds or config["xgboost"]["n_estimators"],
-        evals=evals,
-        verbose_eval=False,
-        **kwargs,
-    )
-    scale = 1.0
-    if objective == LOG_OBJECTIVE:
-        # expm1 of a mean log is a median: rescale so the train total is matched (smearing).
-        fitted = np.expm1(booster.predict(dtrain))
-        scale = float(y_train.sum() / max(fitted.sum(), 1e-9))
-    return booster, scale
-
-
-def _predict_valid(booster: xgb.Booster, objective: str, x_valid, m_valid, scale: float) -> np.ndarray:
-    pred = booster.predict(xgb.DMatrix(x_valid, base_margin=m_valid), iteration_range=(0, booster.best_iteration + 1))
-    return np.expm1(pred) * scale if objective == LOG_OBJECTIVE else pred
-
-
-@dataclass(frozen=True)
-class TuneBudget:
-    """The budget of `clv-jobs train --tune`: at most `trials` fits and `timeout_s` seconds."""
-
-    trials: int = 30
-    timeout_s: float = 600.0
-
-
-def tune_xgboost(config, objective, x_train, y_train, m_train, x_valid, y_valid, m_valid, budget, progress):
-    """Optuna TPE search of the tree parameters for `objective`, maximizing the validation
-    normalized Gini (early stopping on valid as in the untuned fit). The configured parameters
-    are the first trial, so tuning can only match or beat them on valid. Seeded: the same data
-    and budget in trials give the same result. Returns (parameters, best_iteration, study summary)."""
-    import optuna
-
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
-    base = config["xgboost"]
-    names = ["learning_rate", "max_depth", "min_child_weight", "subsample", "colsample_bytree", "reg_lambda"]
-
-    def fit(trial: optuna.Trial) -> float:
-        params = {
-            "learning_rate": trial.suggest_float("learning_rate", 0.01, 0.3, log=True),
-            # Depth bounds the cost of SHAP reasons at scoring time (leaves x depth^2 per tree).
-            "max_depth": trial.suggest_int("max_depth", 2, 6),
-            "min_child_weight": trial.suggest_float("min_child_weight", 1.0, 200.0, log=True),
-            "subsample": trial.suggest_float("subsample", 0.5, 1.0),
-            "colsample_bytree": trial.suggest_float("colsample_bytree", 0.5, 1.0),
-            "reg_lambda": trial.suggest_float("reg_lambda", 0.1, 100.0, log=True),
-        }
-        trial_config = {**config, "xgboost": {**base, **params}}
-        booster, scale = _fit_regressor(trial_config, objective, x_train, y_train, m_train, x_valid, y_valid, m_valid)
-        trial.set_user_attr("best_iteration", booster.best_iteration + 1)
-        gini = normalized_gini(y_valid, _predict_valid(booster, objective, x_valid, m_valid, scale))
-        progress(f"tuning trial {trial.number + 1}: valid normalized Gini {gini:.4f}")
-        return gini
-
-    study = optuna.create_study(direction="maximize", sampler=optuna.samplers.TPESampler(seed=base["seed"]))
-    study.enqueue_trial({name: base[name] for name in names})
-    study.optimize(fit, n_trials=budget.trials, timeout=budget.timeout_s)
-    best = study.best_trial
-    summary = {
-        "trials": len(study.trials),
-        "best_valid_gini": best.value,
-        "configured_valid_gini": study.trials[0].value,
-    }
-    return {**base, **best.params}, int(best.user_attrs["best_iteration"]), summary
 
 
 def train_models(
@@ -229,10 +127,10 @@ def train_models(
     for objective in objectives:
         progress(f"objective {objective}: fitting on {len(train):,} train rows, validating on {len(valid):,}")
         m_valid = base_margin(valid, objective)
-        booster, scale = _fit_regressor(
+        booster, scale = fit_regressor(
             config, objective, x_train, y_train, base_margin(train, objective), x_valid, y_valid, m_valid
         )
-        pred = _predict_valid(booster, objective, x_valid, m_valid, scale)
+        pred = predict_valid(booster, objective, x_valid, m_valid, scale)
         candidates[objective] = (objective, 1.0, np.maximum(pred, 0))
         fits[objective] = booster.best_iteration + 1
     # The BTYD family (unsupervised per as-of date: nothing to fit on train) and the blend of the
@@ -301,6 +199,8 @@ def train_models(
         "label_days": label_days,
         # Levelled at BTYD's total on these rows once fitted (ADR 0019).
         "btyd_level_rows": test if level == "btyd" else None,
+        # Beyond the validated ages the heaviest buyers are beyond the trees' rows too (ADR 0021).
+        "btyd_beyond_support": level == "btyd",
     }
 
     both = pd.concat([train, valid])
@@ -309,6 +209,14 @@ def train_models(
 
     if seasonal:
         progress(describe_season(model.season_by_month, valid_date, test["as_of_date"].max()))
+    if model.support_limits:
+        beyond = float((model.xgboost_weights(test) < model.blend_weight).mean())
+        progress(
+            "support: "
+            + ", ".join(f"{name} above {limit:,.2f}" for name, limit in model.support_limits.items())
+            + f" (the {SUPPORT_QUANTILE:.1%} quantile of the rows the trees learned from): BG/NBD + Gamma-Gamma "
+            f"alone for {beyond:.2%} of the test date's customers (ADR 0021)"
+        )
     progress("baselines: company average, heuristic, linear RFM, BG/NBD + Gamma-Gamma")
     baselines = Baselines.fit(both, fit_label, active, horizon_days)
     test["pred_xgboost"] = model.predict_revenue(test)
@@ -342,6 +250,7 @@ def train_models(
             scale=1.0,
             blend_weight=0.0,
             calibration=validation[BTYD_FAMILY]["calibration"] if level == "validation" else 1.0,
+            support_limits=None,
         )
         if seasonal:
             fallback.season_by_month = season_by_month(fallback, learned, fit_label, family["season_month"])
@@ -370,10 +279,11 @@ def select_candidate(validation: dict[str, dict[str, float]], rmse_tolerance: fl
 def _fit_final(config, objective, rounds, encoder, rows, x, label, active, horizon_days, family) -> ClvModel:
     """The revenue model (the chosen objective, the validated number of rounds; none for the BTYD
     family) and the churn head fitted on `rows` (encoded as `x`), at the family's calibration or
-    levelled at BTYD's total on `family["btyd_level_rows"]`."""
+    levelled at BTYD's total on `family["btyd_level_rows"]` (then BTYD alone beyond the support
+    of `rows`, ADR 0021)."""
     regressor, scale = None, 1.0
     if family["weight"] > 0:
-        regressor, scale = _fit_regressor(
+        regressor, scale = fit_regressor(
             config, objective, x, rows[label].to_numpy(float), base_margin(rows, objective), rounds=rounds
         )
     churned = (~rows[active].astype(bool)).to_numpy(dtype=float)
@@ -406,5 +316,8 @@ def _fit_final(config, objective, rounds, encoder, rows, x, label, active, horiz
     )
     if family.get("season_month"):
         model.season_by_month = season_by_month(model, rows, label, family["season_month"])
+    support = [name for name in SUPPORT_FEATURES if name in encoder.numeric]
+    if family.get("btyd_beyond_support") and regressor is not None and support:
+        model.support_limits = {name: float(rows[name].quantile(SUPPORT_QUANTILE)) for name in support}
     level_rows = family.get("btyd_level_rows")
     return model if level_rows is None else at_btyd_level(model, level_rows)

@@ -16,7 +16,14 @@ from clv_jobs.calibration import (
     older_share,
 )
 from clv_jobs.features import FeatureSpec
-from clv_jobs.model import BTYD_MARGIN_PREFIX, ClvModel, btyd_features, btyd_revenue, load_model_config
+from clv_jobs.model import (
+    BTYD_MARGIN_PREFIX,
+    SUPPORT_QUANTILE,
+    ClvModel,
+    btyd_features,
+    btyd_revenue,
+    load_model_config,
+)
 
 HORIZON = 90
 START = pd.Timestamp("2020-01-01")
@@ -29,15 +36,17 @@ SPEC = FeatureSpec(
 )
 
 
-def _shop(customers: int, acquired_until: int, seed: int) -> pd.DataFrame:
+def _shop(customers: int, acquired_until: int, seed: int, hint: bool = False) -> pd.DataFrame:
     """Training examples of a simulated BG/NBD shop (purchase rates gamma, a dropout chance after
     each purchase, gamma order values) at four as-of days 90 apart; customers are acquired
-    uniformly over [0, acquired_until] days, so a small value is one cohort ageing."""
+    uniformly over [0, acquired_until] days, so a small value is one cohort ageing. With `hint`,
+    each customer's dropout chance is a column too: what trees can learn and BTYD cannot see."""
     rng = np.random.default_rng(seed)
-    histories = []
+    histories, dropouts = [], []
     for _ in range(customers):
         day, rate = rng.uniform(0, acquired_until), rng.gamma(2.0, 0.02)
         dropout, spend = rng.beta(1, 6), rng.gamma(4, 10)
+        dropouts.append(dropout)
         purchases = []
         while day < 600:
             purchases.append((day, spend * rng.gamma(8, 1 / 8)))
@@ -45,7 +54,10 @@ def _shop(customers: int, acquired_until: int, seed: int) -> pd.DataFrame:
                 break
             day += rng.exponential(1 / rate)
         histories.append((np.array([d for d, _ in purchases]), np.array([a for _, a in purchases])))
-    return _examples(histories, SPLITS)
+    frame = _examples(histories, SPLITS)
+    if hint:
+        frame["dropout_hint"] = np.asarray(dropouts)[frame["customer_id"].str[1:].astype(int)]
+    return frame
 
 
 def _examples(histories: list[tuple[np.ndarray, np.ndarray]], splits: dict[int, str]) -> pd.DataFrame:
@@ -134,6 +146,27 @@ def test_at_btyd_level_keeps_the_ranking_and_takes_btyds_total(one_cohort):
         shifted = at_btyd_level(dataclasses.replace(model, calibration=factor), test)
         np.testing.assert_allclose(shifted.predict_revenue(test), model.predict_revenue(test), rtol=1e-9)
     assert model.predict_revenue(test).sum() == pytest.approx(btyd_revenue(test).sum(), rel=1e-9)
+
+
+def test_beyond_the_trees_support_btyd_predicts_alone_and_the_rest_takes_its_total():
+    from clv_jobs.train import train_models
+
+    frame = _shop(3000, 60, seed=7, hint=True)
+    spec = dataclasses.replace(SPEC, numeric=[*SPEC.numeric, "dropout_hint"])
+    messages = []
+    result = train_models(frame, spec, load_model_config(), HORIZON, messages.append)
+    model, test = result.model, result.test
+    assert result.level == "btyd" and model.family == "xgboost"
+    # The registered model learned from every row (refit with the test date): its support is theirs.
+    assert model.support_limits == {"frequency": pytest.approx(frame["frequency"].quantile(SUPPORT_QUANTILE))}
+    beyond = model.beyond_support(test)
+    assert 0 < beyond.sum() < 0.01 * len(test)
+    assert any(m.startswith("support: frequency above") and "ADR 0021" in m for m in messages)
+    predicted, btyd = model.predict_revenue(test), btyd_revenue(test)
+    np.testing.assert_allclose(predicted[beyond], btyd[beyond], rtol=1e-12)
+    assert not np.allclose(predicted[~beyond], btyd[~beyond], rtol=0.01)
+    assert predicted.sum() == pytest.approx(btyd.sum(), rel=1e-9)
+    assert result.fallback.support_limits is None
 
 
 # Purchase-rate multipliers by calendar month (Jan..Dec): the synthetic shop's Q4 peak.

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -159,3 +161,32 @@ def test_blend_weights_and_calibrates_both_families_and_its_reasons_add_up():
         contributions = blend.contributions(frame)
         assert contributions.shape == (400, len(encoder.feature_names) + 4)
         np.testing.assert_allclose(contributions.sum(axis=1), blend.predict_revenue(frame), rtol=1e-4, atol=1e-3)
+
+
+def test_beyond_its_support_a_model_is_btyd_alone_uncalibrated_and_explained_in_usd(tmp_path):
+    from clv_jobs.model import BTYD_REASONS, btyd_revenue
+
+    frame = _btyd_frame(400, 6)
+    encoder = Encoder.fit(frame, SPEC)
+    x = encoder.transform(frame)
+    y = 30 * frame["frequency"].to_numpy(float) + 5
+    churn = xgb.train({"objective": "binary:logistic", "nthread": 1}, xgb.DMatrix(x, label=y > 60), 5)
+    regressor = xgb.train({"objective": "reg:squarederror", "nthread": 1}, xgb.DMatrix(x, label=y), 30)
+    trees = ClvModel(encoder, regressor, churn, "reg:squarederror", 1.0, 365, calibration=0.9)
+    model = dataclasses.replace(trees, support_limits={"frequency": 2.0})
+    beyond = frame["frequency"].to_numpy() > 2
+    assert 0 < beyond.sum() < len(frame)
+    np.testing.assert_array_equal(model.beyond_support(frame), beyond)
+    predicted = model.predict_revenue(frame)
+    np.testing.assert_allclose(predicted[beyond], btyd_revenue(frame)[beyond], rtol=1e-12)
+    np.testing.assert_allclose(predicted[~beyond], trees.predict_revenue(frame)[~beyond], rtol=1e-12)
+    assert model.family == "xgboost" and model.reason_names[-3:] == BTYD_REASONS
+    contributions = model.contributions(frame)
+    np.testing.assert_allclose(contributions.sum(axis=1), predicted, rtol=1e-4, atol=1e-3)
+    # Beyond the support the trees' reasons are zero: the customer is explained by BTYD's factors.
+    trees_columns = len(encoder.feature_names)
+    assert not contributions[beyond, :trees_columns].any()
+    assert contributions[~beyond, trees_columns:-1].sum() == 0
+    loaded = ClvModel.load(model.save(tmp_path / "supported"))
+    assert loaded.support_limits == {"frequency": 2.0}
+    np.testing.assert_array_equal(loaded.predict_revenue(frame), predicted)

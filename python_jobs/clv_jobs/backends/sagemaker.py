@@ -65,7 +65,8 @@ def train_entry() -> None:
     from clv_jobs import report
     from clv_jobs.features import FeatureSpec
     from clv_jobs.model import load_model_config, order_examples
-    from clv_jobs.train import TuneBudget, train_models
+    from clv_jobs.regressor import TuneBudget
+    from clv_jobs.train import train_models
 
     channel = Path(os.environ.get("SM_CHANNEL_TRAIN", "/opt/ml/input/data/train"))
     model_dir = Path(os.environ.get("SM_MODEL_DIR", "/opt/ml/model"))

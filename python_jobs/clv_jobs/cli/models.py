@@ -37,8 +37,8 @@ def train(
     attach: AttachOption = None,
 ) -> None:
     """Train XGBoost + churn head against the baselines, evaluate, log to MLflow, register with gates."""
+    from clv_jobs.regressor import TuneBudget
     from clv_jobs.stages import train as train_stage
-    from clv_jobs.train import TuneBudget
 
     settings = load_settings()
     budget = TuneBudget(tune_trials, tune_timeout) if tune else None

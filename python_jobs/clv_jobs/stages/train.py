@@ -20,6 +20,7 @@ from clv_jobs import evaluate, ml_contracts, registry, report, serving, warehous
 from clv_jobs.calibration import LEVEL_SOURCES
 from clv_jobs.features import feature_spec_from_manifest
 from clv_jobs.model import BTYD_FAMILY, load_model_config, order_examples
+from clv_jobs.regressor import TuneBudget
 from clv_jobs.settings import Settings
 from clv_jobs.stages.evaluate import (
     PROXY_METRIC,
@@ -31,7 +32,7 @@ from clv_jobs.stages.evaluate import (
     write_evaluation,
 )
 from clv_jobs.stages.lifecycle import LEARNED_THROUGH_TAG, learned_through
-from clv_jobs.train import TuneBudget, train_models
+from clv_jobs.train import train_models
 
 __all__ = [
     "TrainOutcome",
@@ -279,6 +280,9 @@ def _family_note(result) -> str:
     if model.season_by_month:
         low, high = min(model.season_by_month), max(model.season_by_month)
         text += f", by as-of month x{low:.2f}..x{high:.2f} of it (seasonal index)"
+    if model.support_limits:
+        limits = ", ".join(f"{name} > {limit:,.2f}" for name, limit in model.support_limits.items())
+        text += f"; BG/NBD + Gamma-Gamma alone beyond the trees' support ({limits})"
     return f"{text} (`{result.selected}`)"
 
 
