@@ -318,6 +318,9 @@ def _fit_final(config, objective, rounds, encoder, rows, x, label, active, horiz
         model.season_by_month = season_by_month(model, rows, label, family["season_month"])
     support = [name for name in SUPPORT_FEATURES if name in encoder.numeric]
     if family.get("btyd_beyond_support") and regressor is not None and support:
-        model.support_limits = {name: float(rows[name].quantile(SUPPORT_QUANTILE)) for name in support}
+        # astype: the warehouse returns DECIMAL columns as Python Decimals.
+        model.support_limits = {
+            name: float(rows[name].astype("float64").quantile(SUPPORT_QUANTILE)) for name in support
+        }
     level_rows = family.get("btyd_level_rows")
     return model if level_rows is None else at_btyd_level(model, level_rows)

@@ -4,6 +4,7 @@ test date when the test date's customers are older than any validated (ADR 0019)
 from __future__ import annotations
 
 import dataclasses
+from decimal import Decimal
 
 import numpy as np
 import pandas as pd
@@ -152,13 +153,19 @@ def test_beyond_the_trees_support_btyd_predicts_alone_and_the_rest_takes_its_tot
     from clv_jobs.train import train_models
 
     frame = _shop(3000, 60, seed=7, hint=True)
-    spec = dataclasses.replace(SPEC, numeric=[*SPEC.numeric, "dropout_hint"])
+    # As the warehouse returns a DECIMAL column: Python Decimals.
+    revenue_to_date = (frame["monetary_value_usd"] * frame["frequency"]).round(2)
+    frame["net_revenue_to_date_usd"] = [Decimal(f"{value:.2f}") for value in revenue_to_date]
+    spec = dataclasses.replace(SPEC, numeric=[*SPEC.numeric, "dropout_hint", "net_revenue_to_date_usd"])
     messages = []
     result = train_models(frame, spec, load_model_config(), HORIZON, messages.append)
     model, test = result.model, result.test
     assert result.level == "btyd" and model.family == "xgboost"
     # The registered model learned from every row (refit with the test date): its support is theirs.
-    assert model.support_limits == {"frequency": pytest.approx(frame["frequency"].quantile(SUPPORT_QUANTILE))}
+    assert model.support_limits == {
+        "frequency": pytest.approx(frame["frequency"].quantile(SUPPORT_QUANTILE)),
+        "net_revenue_to_date_usd": pytest.approx(revenue_to_date.quantile(SUPPORT_QUANTILE)),
+    }
     beyond = model.beyond_support(test)
     assert 0 < beyond.sum() < 0.01 * len(test)
     assert any(m.startswith("support: frequency above") and "ADR 0021" in m for m in messages)

@@ -208,6 +208,7 @@ def register_trained(
                 "calibration": result.model.calibration,
                 "calibration_level": result.level,
                 "season_by_month": _season_param(result.model),
+                "support_limits": _support_param(result.model),
                 "best_iteration": result.best_iteration,
                 "horizon_days": horizon,
                 **{f"split_{k}": v for k, v in as_of.items()},
@@ -267,6 +268,12 @@ def register_trained(
 def _season_param(model) -> str:
     """The seasonal index (Jan..Dec) as one MLflow parameter, "none" without one."""
     return " ".join(f"{v:.3f}" for v in model.season_by_month) if model.season_by_month else "none"
+
+
+def _support_param(model) -> str:
+    """The support limits (ADR 0021) as one MLflow parameter, "none" without them."""
+    limits = model.support_limits or {}
+    return " ".join(f"{name}={limit:.2f}" for name, limit in limits.items()) or "none"
 
 
 def _family_note(result) -> str:
