@@ -197,10 +197,9 @@ def train_models(
         "season_month": valid_date.month if seasonal else None,
         "calibration": chosen["calibration"] if level == "validation" else 1.0,
         "label_days": label_days,
-        # Levelled at BTYD's total on these rows once fitted (ADR 0019).
+        # Levelled at BTYD's total on these rows once fitted (ADR 0019), and BTYD alone beyond the
+        # trees' support: beyond the validated ages the heaviest buyers are beyond their rows too (ADR 0021).
         "btyd_level_rows": test if level == "btyd" else None,
-        # Beyond the validated ages the heaviest buyers are beyond the trees' rows too (ADR 0021).
-        "btyd_beyond_support": level == "btyd",
     }
 
     both = pd.concat([train, valid])
@@ -210,7 +209,7 @@ def train_models(
     if seasonal:
         progress(describe_season(model.season_by_month, valid_date, test["as_of_date"].max()))
     if model.support_limits:
-        beyond = float((model.xgboost_weights(test) < model.blend_weight).mean())
+        beyond = float(model.beyond_support(test).mean())
         progress(
             "support: "
             + ", ".join(f"{name} above {limit:,.2f}" for name, limit in model.support_limits.items())
@@ -316,11 +315,13 @@ def _fit_final(config, objective, rounds, encoder, rows, x, label, active, horiz
     )
     if family.get("season_month"):
         model.season_by_month = season_by_month(model, rows, label, family["season_month"])
+    level_rows = family.get("btyd_level_rows")
+    if level_rows is None:
+        return model
     support = [name for name in SUPPORT_FEATURES if name in encoder.numeric]
-    if family.get("btyd_beyond_support") and regressor is not None and support:
+    if regressor is not None and support:
         # astype: the warehouse returns DECIMAL columns as Python Decimals.
         model.support_limits = {
             name: float(rows[name].astype("float64").quantile(SUPPORT_QUANTILE)) for name in support
         }
-    level_rows = family.get("btyd_level_rows")
-    return model if level_rows is None else at_btyd_level(model, level_rows)
+    return at_btyd_level(model, level_rows)
